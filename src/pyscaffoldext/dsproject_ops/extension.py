@@ -1,0 +1,86 @@
+"""The PyScaffold extension: ``putup --dsproject-ops NAME``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, List
+
+from pyscaffold.actions import Action
+from pyscaffold.extensions import Extension
+
+from . import actions
+from .answers import CI_CHOICES, PYTHON_CHOICES, defaults
+
+# Extension options are stored under keys starting with the extension's name, which
+# is how PyScaffold records them in setup.cfg and hands them back on --update.
+OPTION_DESTS = {
+    "ci": "dsproject_ops_ci",
+    "dvc_remote": "dsproject_ops_dvc_remote",
+    "mlflow_tracking_uri": "dsproject_ops_mlflow_tracking_uri",
+    "python_version": "dsproject_ops_python_version",
+    "example": "dsproject_ops_example",
+}
+
+
+class DsprojectOps(Extension):
+    """generate a complete, validated ModelOps data-science repository (DVC, MLflow,
+    pre-commit, CI/CD, Docker) from the dsproject-ops template"""
+
+    def augment_cli(self, parser: argparse.ArgumentParser) -> "DsprojectOps":
+        super().augment_cli(parser)
+        plain = defaults()
+        group = parser.add_argument_group("dsproject-ops options (with --dsproject-ops)")
+        group.add_argument(
+            "--ci",
+            dest=OPTION_DESTS["ci"],
+            metavar="{" + ",".join(CI_CHOICES) + "}",
+            help=f"CI/CD pipelines to generate (default: {plain['ci']})",
+        )
+        group.add_argument(
+            "--dvc-remote",
+            dest=OPTION_DESTS["dvc_remote"],
+            metavar="URL",
+            help="default DVC remote: a folder path, ssh://user@host/path, s3://bucket/path "
+            "... (default: ../NAME-dvc-remote, a folder beside the repository); "
+            "a password in the URL goes only to the git-ignored .dvc/config.local",
+        )
+        group.add_argument(
+            "--mlflow-tracking-uri",
+            dest=OPTION_DESTS["mlflow_tracking_uri"],
+            metavar="URI",
+            help="MLflow tracking store or server "
+            f"(default: {plain['mlflow_tracking_uri']}, git-ignored)",
+        )
+        group.add_argument(
+            "--python-version",
+            dest=OPTION_DESTS["python_version"],
+            metavar="{" + ",".join(PYTHON_CHOICES) + "}",
+            help=f"Python version of the environment, CI and image (default: {plain['python_version']})",
+        )
+        group.add_argument(
+            "--no-example",
+            dest=OPTION_DESTS["example"],
+            action="store_const",
+            const="false",
+            help="leave out the runnable predictive-maintenance example (default: include it)",
+        )
+        return self
+
+    def activate(self, pipeline: List[Action]) -> List[Action]:
+        # No built-in extension is needed: the template tree owns every file, so the
+        # CLI and pyscaffold.api.create_project(extensions=[DsprojectOps()]) agree.
+        pipeline = self.unregister(pipeline, "pyscaffold.actions:get_default_options")
+        pipeline = self.register(pipeline, actions.get_default_options, before="verify_options_consistency")
+        pipeline = self.register(pipeline, actions.build_answers, after="get_default_options")
+        pipeline = self.register(pipeline, actions.render_structure, after="define_structure")
+        pipeline = self.unregister(pipeline, "pyscaffold.actions:verify_project_dir")
+        pipeline = self.register(pipeline, actions.verify_target, after="render_structure")
+        pipeline = self.unregister(pipeline, "pyscaffold.structure:create_structure")
+        pipeline = self.unregister(pipeline, "pyscaffold.actions:init_git")
+        pipeline = self.register(pipeline, actions.write_project, after="version_migration")
+        return pipeline
+
+
+def options_from(opts: dict[str, Any]) -> dict[str, Any]:
+    """Our answers' raw values from PyScaffold's options."""
+    return {key: opts.get(dest) for key, dest in OPTION_DESTS.items()}

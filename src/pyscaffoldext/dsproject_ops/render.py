@@ -1,0 +1,116 @@
+"""Render the template tree: a pure function from answers to ``{path: text}``.
+
+The tree under ``templates/`` is a cookiecutter template, and this module renders it
+the way cookiecutter does (same context shape, same Jinja settings, private ``__``
+variables rendered from ``cookiecutter.json``), so both front-ends produce the same
+bytes. Which files exist for which answers is declared once, in the ``_features``
+map of ``cookiecutter.json``; the cookiecutter post-generation hook reads the same map.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .answers import Answers, cookiecutter_json
+from .paths import PROJECT_DIR_NAME, template_root
+
+Tree = dict[str, str]
+
+
+def template_version() -> str:
+    return str(cookiecutter_json()["_template_version"])
+
+
+@lru_cache(maxsize=None)
+def _environment(root: str) -> jinja2.Environment:
+    # cookiecutter's StrictEnvironment: undefined names fail, trailing newline kept.
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(root),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def context(answers: Answers, root: Path | None = None) -> dict[str, Any]:
+    """The ``{"cookiecutter": {...}}`` context cookiecutter would build."""
+    spec = _spec(root)
+    env = _environment(str(root or template_root()))
+    given = answers.values()
+    data: dict[str, Any] = {}
+    for key, default in spec.items():
+        if key.startswith("__"):
+            continue
+        data[key] = default if key.startswith("_") else given.get(key, default)
+    for key, raw in spec.items():
+        if key.startswith("__"):
+            data[key] = env.from_string(raw).render(cookiecutter=data)
+    return {"cookiecutter": data}
+
+
+def render(answers: Answers, root: Path | None = None) -> Tree:
+    """Every generated file, as text keyed by its POSIX path in the repository."""
+    base = root or template_root()
+    env = _environment(str(base))
+    ctx = context(answers, base)
+    features = ctx["cookiecutter"].get("_features", {})
+    verbatim = ctx["cookiecutter"].get("_copy_without_render", [])
+    tree: Tree = {}
+    for source in _template_files(str(base)):
+        rel = source.split("/", 1)[1]
+        path = env.from_string(rel).render(ctx)
+        if not _wanted(path, features, env, ctx):
+            continue
+        if any(fnmatch.fnmatch(rel, pattern) for pattern in verbatim):
+            tree[path] = (base / source).read_text(encoding="utf-8")
+        else:
+            tree[path] = env.get_template(source).render(ctx)
+    return dict(sorted(tree.items()))
+
+
+def wanted_paths(answers: Answers, paths: list[str], root: Path | None = None) -> list[str]:
+    """Filter rendered paths through the feature map (used by the cookiecutter hook test)."""
+    base = root or template_root()
+    env = _environment(str(base))
+    ctx = context(answers, base)
+    features = ctx["cookiecutter"].get("_features", {})
+    return [p for p in paths if _wanted(p, features, env, ctx)]
+
+
+def _wanted(
+    path: str, features: dict[str, str], env: jinja2.Environment, ctx: dict[str, Any]
+) -> bool:
+    for pattern, condition in features.items():
+        if fnmatch.fnmatch(path, pattern) and not env.compile_expression(condition)(**ctx):
+            return False
+    return True
+
+
+def _spec(root: Path | None) -> dict[str, Any]:
+    if root is None:
+        return cookiecutter_json()
+    import json
+
+    with open(root / "cookiecutter.json", encoding="utf-8") as fh:
+        data: dict[str, Any] = json.load(fh)
+    return data
+
+
+@lru_cache(maxsize=None)
+def _template_files(root: str) -> tuple[str, ...]:
+    """Template sources relative to ``root`` (``{{cookiecutter.project_name}}/...``)."""
+    top = os.path.join(root, PROJECT_DIR_NAME)
+    found: list[str] = []
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            if name.endswith((".pyc", ".pyo")):
+                continue
+            found.append(os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/"))
+    return tuple(sorted(found))

@@ -1,0 +1,8 @@
+"""{{ cookiecutter.__summary }}"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("{{ cookiecutter.project_name }}")
+except PackageNotFoundError:  # running from a checkout without `pip install -e .`
+    __version__ = "unknown"
