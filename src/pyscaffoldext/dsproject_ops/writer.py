@@ -48,6 +48,7 @@ def write_project(target: Path, tree: Tree, answers: Answers, force: bool = Fals
     target = target.absolute()
     check_target(target, force)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", suffix=".partial", dir=target.parent))
     try:
         if target.is_dir():
@@ -69,6 +70,13 @@ def write_project(target: Path, tree: Tree, answers: Answers, force: bool = Fals
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Clear what a killed run left beside the target (never the target itself)."""
+    for pattern in (f".{target.name}-*.partial", f".{target.name}-*.previous"):
+        for leftover in target.parent.glob(pattern):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:

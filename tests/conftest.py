@@ -1,0 +1,168 @@
+"""Shared fixtures: generate each repository once per session, copy it to mutate it,
+and build the generated projects' environment once.
+
+The generated project's environment is a virtual environment whose ``.pth`` file
+points at this test environment's site-packages, where the test extras installed
+exactly the versions the template pins (tests/test_pins.py keeps them equal). So
+"the environment a user gets from environment.yml" is built once, and each
+generated repository is only ``pip install -e --no-deps``'d into it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import venv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def base_env(home: Path | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DVC_NO_ANALYTICS="1",
+        MLFLOW_DISABLE_TELEMETRY="1",
+        DO_NOT_TRACK="1",
+        PYTHONDONTWRITEBYTECODE="1",
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    )
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("PYTHONPATH", None)
+    if home is not None:
+        env["HOME"] = str(home)
+    return env
+
+
+def run(
+    cmd: Sequence[str | os.PathLike[str]],
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    timeout: float = 600,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a real command; on an unexpected exit show everything it printed."""
+    done = subprocess.run(
+        [str(c) for c in cmd],
+        cwd=cwd,
+        env=env or base_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+    )
+    if check and done.returncode != 0:
+        pytest.fail(
+            f"{' '.join(map(str, cmd))} exited {done.returncode} in {cwd}\n"
+            f"--- stdout ---\n{done.stdout[-8000:]}\n--- stderr ---\n{done.stderr[-8000:]}"
+        )
+    return done
+
+
+def putup(target: Path, *options: str, env: dict[str, str] | None = None,
+          check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run([BIN / "putup", "--dsproject-ops", *options, target.name],
+               cwd=target.parent, env=env, check=check)
+
+
+@dataclass(frozen=True)
+class ProjectEnv:
+    """The generated projects' environment: built once, shared by the session."""
+
+    root: Path
+
+    @property
+    def bin(self) -> Path:
+        return self.root / "bin"
+
+    @property
+    def python(self) -> Path:
+        return self.bin / "python"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = base_env()
+        env["PATH"] = f"{self.bin}{os.pathsep}{env['PATH']}"
+        env["VIRTUAL_ENV"] = str(self.root)
+        env.update(extra)
+        return env
+
+    def install(self, repo: Path) -> None:
+        """``pip install -e`` the generated package (its dependencies are already here)."""
+        run([self.python, "-m", "pip", "install", "-q", "--no-deps",
+             "--no-build-isolation", "-e", repo], cwd=repo, env=self.env())
+
+    def run(self, cmd: Sequence[str | os.PathLike[str]], cwd: Path,
+            check: bool = True, timeout: float = 600,
+            **extra: str) -> subprocess.CompletedProcess[str]:
+        return run(cmd, cwd=cwd, env=self.env(**extra), check=check, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def project_env(tmp_path_factory: pytest.TempPathFactory) -> ProjectEnv:
+    root = tmp_path_factory.mktemp("project-env") / "venv"
+    venv.create(root, with_pip=False, symlinks=True)  # pip, setuptools: the parent's
+    site = Path(sysconfig.get_paths()["purelib"])
+    child_site = next(root.glob("lib/python*/site-packages"))
+    (child_site / "_dsops_parent.pth").write_text(f"{site}\n", encoding="utf-8")
+    return ProjectEnv(root)
+
+
+Options = tuple[str, ...]
+
+
+@pytest.fixture(scope="session")
+def generate(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``generate(*putup options, name="demo")``: a pristine repository, made once
+    per set of options in this session. Never modify it: use ``copy_repo``."""
+    made: dict[tuple[str, Options], Path] = {}
+
+    def _generate(*options: str, name: str = "demo") -> Path:
+        key = (name, tuple(options))
+        if key not in made:
+            parent = tmp_path_factory.mktemp("generated")
+            putup(parent / name, *options)
+            made[key] = parent / name
+        return made[key]
+
+    return _generate
+
+
+@pytest.fixture()
+def copy_repo(tmp_path: Path) -> Callable[[Path], Path]:
+    """A private copy of a generated repository (git history included) to change."""
+
+    def _copy(source: Path) -> Path:
+        target = tmp_path / source.name
+        shutil.copytree(source, target, symlinks=True)
+        return target
+
+    return _copy
+
+
+@pytest.fixture()
+def demo(generate: Callable[..., Path]) -> Path:
+    """The default repository (read-only)."""
+    return generate()
+
+
+@pytest.fixture()
+def no_git_identity(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """An environment where git knows no user (a fresh machine)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = base_env(home)
+    env["GIT_CONFIG_GLOBAL"] = str(home / ".gitconfig-none")
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    for key in list(env):
+        if key.startswith(("GIT_AUTHOR", "GIT_COMMITTER")):
+            del env[key]
+    yield env
