@@ -68,10 +68,15 @@ def run(
     return done
 
 
-def putup(target: Path, *options: str, env: dict[str, str] | None = None,
-          check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run([BIN / "putup", "--dsproject-ops", *options, target.name],
-               cwd=target.parent, env=env, check=check)
+def putup(
+    target: Path, *options: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    return run(
+        [BIN / "putup", "--dsproject-ops", *options, target.name],
+        cwd=target.parent,
+        env=env,
+        check=check,
+    )
 
 
 @dataclass(frozen=True)
@@ -97,12 +102,30 @@ class ProjectEnv:
 
     def install(self, repo: Path) -> None:
         """``pip install -e`` the generated package (its dependencies are already here)."""
-        run([self.python, "-m", "pip", "install", "-q", "--no-deps",
-             "--no-build-isolation", "-e", repo], cwd=repo, env=self.env())
+        run(
+            [
+                self.python,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "--no-build-isolation",
+                "-e",
+                repo,
+            ],
+            cwd=repo,
+            env=self.env(),
+        )
 
-    def run(self, cmd: Sequence[str | os.PathLike[str]], cwd: Path,
-            check: bool = True, timeout: float = 600,
-            **extra: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        cmd: Sequence[str | os.PathLike[str]],
+        cwd: Path,
+        check: bool = True,
+        timeout: float = 600,
+        **extra: str,
+    ) -> subprocess.CompletedProcess[str]:
         return run(cmd, cwd=cwd, env=self.env(**extra), check=check, timeout=timeout)
 
 

@@ -15,8 +15,8 @@ from typing import Callable
 
 import pytest
 import yaml
-
 from conftest import BIN, ProjectEnv, base_env, putup, run
+
 from pyscaffoldext.dsproject_ops.answers import build
 from pyscaffoldext.dsproject_ops.render import render
 
@@ -24,7 +24,14 @@ MATRIX = [
     (),
     ("--ci", "gitlab", "--no-example"),
     ("--ci", "github", "--python-version", "3.12"),
-    ("--ci", "none", "--dvc-remote", "s3://bucket/dvc", "--mlflow-tracking-uri", "http://127.0.0.1:5000"),
+    (
+        "--ci",
+        "none",
+        "--dvc-remote",
+        "s3://bucket/dvc",
+        "--mlflow-tracking-uri",
+        "http://127.0.0.1:5000",
+    ),
 ]
 JINJA_LEFTOVER = re.compile(r"{{ ?cookiecutter|{%-? |cookiecutter\.")
 
@@ -55,11 +62,17 @@ def parse_file(path: Path) -> None:
 def test_putup_without_git_identity_makes_one_commit_with_every_file(
     tmp_path: Path, no_git_identity: dict[str, str]
 ) -> None:
-    assert run(["git", "config", "--get", "user.name"], env=no_git_identity, check=False).returncode != 0
+    assert (
+        run(["git", "config", "--get", "user.name"], env=no_git_identity, check=False).returncode
+        != 0
+    )
     done = putup(tmp_path / "demo", env=no_git_identity)
     assert done.returncode == 0
     repo = tmp_path / "demo"
-    assert run(["git", "rev-list", "--count", "HEAD"], cwd=repo, env=no_git_identity).stdout.strip() == "1"
+    assert (
+        run(["git", "rev-list", "--count", "HEAD"], cwd=repo, env=no_git_identity).stdout.strip()
+        == "1"
+    )
     tracked = set(run(["git", "ls-files"], cwd=repo, env=no_git_identity).stdout.split())
     expected = set(render(build("demo", author="x", email="x@y")))
     assert tracked == expected
@@ -67,7 +80,9 @@ def test_putup_without_git_identity_makes_one_commit_with_every_file(
 
 
 @pytest.mark.parametrize("options", MATRIX, ids=lambda o: " ".join(o) or "defaults")
-def test_every_file_is_rendered_and_parses(generate: Callable[..., Path], options: tuple[str, ...]) -> None:
+def test_every_file_is_rendered_and_parses(
+    generate: Callable[..., Path], options: tuple[str, ...]
+) -> None:
     repo = generate(*options)
     files = [p for p in repo.rglob("*") if p.is_file() and ".git" not in p.relative_to(repo).parts]
     assert len(files) > 20
@@ -93,7 +108,9 @@ def test_options_are_recorded_in_setup_cfg(generate: Callable[..., Path]) -> Non
     assert "python=3.12" in env["dependencies"]
 
 
-def test_python_api_and_cli_give_the_same_tree(generate: Callable[..., Path], tmp_path: Path) -> None:
+def test_python_api_and_cli_give_the_same_tree(
+    generate: Callable[..., Path], tmp_path: Path
+) -> None:
     code = (
         "from pyscaffold.api import create_project\n"
         "from pyscaffoldext.dsproject_ops.extension import DsprojectOps\n"
@@ -109,8 +126,12 @@ def test_generated_project_installs_and_its_tests_pass(
 ) -> None:
     repo = copy_repo(generate())
     # A real editable install, with build isolation, as a user types it.
-    project_env.run([project_env.python, "-m", "pip", "install", "-q", "--no-deps", "-e", "."], cwd=repo)
-    done = project_env.run([project_env.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo)
+    project_env.run(
+        [project_env.python, "-m", "pip", "install", "-q", "--no-deps", "-e", "."], cwd=repo
+    )
+    done = project_env.run(
+        [project_env.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo
+    )
     passed = re.search(r"(\d+) passed", done.stdout)
     assert passed and int(passed.group(1)) >= 1, done.stdout
     assert "failed" not in done.stdout
@@ -121,7 +142,9 @@ def test_generated_project_without_example_still_runs_real_tests(
 ) -> None:
     repo = copy_repo(generate("--no-example"))
     project_env.install(repo)
-    done = project_env.run([project_env.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo)
+    done = project_env.run(
+        [project_env.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo
+    )
     assert re.search(r"[1-9]\d* passed", done.stdout), done.stdout
 
 
@@ -130,10 +153,22 @@ def test_pre_commit_config_is_valid_and_its_hooks_pass(
 ) -> None:
     repo = copy_repo(generate())
     project_env.run(["pre-commit", "validate-config", ".pre-commit-config.yaml"], cwd=repo)
-    done = project_env.run(["pre-commit", "run", "--all-files", "--show-diff-on-failure"], cwd=repo, timeout=900)
+    done = project_env.run(
+        ["pre-commit", "run", "--all-files", "--show-diff-on-failure"], cwd=repo, timeout=900
+    )
     # Every hook really ran (none skipped for lack of files), and all passed.
-    for hook in ("flake8", "mypy", "black", "isort", "nbstripout", "check-yaml", "check-merge-conflict"):
-        line = next(line for line in done.stdout.splitlines() if line.startswith(_hook_name(repo, hook)))
+    for hook in (
+        "flake8",
+        "mypy",
+        "black",
+        "isort",
+        "nbstripout",
+        "check-yaml",
+        "check-merge-conflict",
+    ):
+        line = next(
+            line for line in done.stdout.splitlines() if line.startswith(_hook_name(repo, hook))
+        )
         assert line.endswith("Passed"), line
     assert run(["git", "status", "--porcelain"], cwd=repo).stdout == "", "hooks changed files"
 
@@ -185,7 +220,9 @@ def test_names_that_cannot_be_packages_are_refused(tmp_path: Path, name: str, me
         (("--mlflow-tracking-uri", "nonsense"), "invalid --mlflow-tracking-uri"),
     ],
 )
-def test_invalid_option_values_write_nothing(tmp_path: Path, options: tuple[str, ...], message: str) -> None:
+def test_invalid_option_values_write_nothing(
+    tmp_path: Path, options: tuple[str, ...], message: str
+) -> None:
     done = putup(tmp_path / "demo", *options, check=False)
     assert done.returncode != 0
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
@@ -220,14 +257,21 @@ def test_force_keeps_unrelated_files_and_commits_only_generated_ones(tmp_path: P
     assert "notes.txt" not in run(["git", "ls-files"], cwd=target).stdout.split()
 
 
-def test_interrupted_generation_leaves_nothing_or_a_complete_tree(tmp_path: Path, demo: Path) -> None:
+def test_interrupted_generation_leaves_nothing_or_a_complete_tree(
+    tmp_path: Path, demo: Path
+) -> None:
     complete = tree_digest(demo)
     outcomes = set()
     for delay in (0.05, 0.15, 0.25, 0.35, 0.45, 0.6, 2.0):
         parent = tmp_path / f"try-{delay}"
         parent.mkdir()
-        proc = subprocess.Popen([BIN / "putup", "--dsproject-ops", "demo"], cwd=parent,
-                                env=base_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [BIN / "putup", "--dsproject-ops", "demo"],
+            cwd=parent,
+            env=base_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -248,7 +292,14 @@ def test_interrupted_generation_leaves_nothing_or_a_complete_tree(tmp_path: Path
 
 def test_putup_help_lists_our_options_with_defaults() -> None:
     out = run([BIN / "putup", "--help"]).stdout
-    for flag in ("--dsproject-ops", "--ci", "--dvc-remote", "--mlflow-tracking-uri", "--python-version", "--no-example"):
+    for flag in (
+        "--dsproject-ops",
+        "--ci",
+        "--dvc-remote",
+        "--mlflow-tracking-uri",
+        "--python-version",
+        "--no-example",
+    ):
         assert flag in out
     assert "default: both" in out and "default: 3.11" in out and "sqlite:///mlflow.db" in out
 

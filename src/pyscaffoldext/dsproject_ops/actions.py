@@ -58,10 +58,15 @@ def get_default_options(struct: Struct, opts: Opts) -> tuple[Struct, Opts]:
     name = opts.get("name") or Path(str(opts.get("project_path", "."))).resolve().name
     answers_mod.check_project_name(str(name))
     if not opts.get("package"):
-        opts = {**opts, "package": answers_mod.check_package(
-            answers_mod.derive_package(str(name)), given=False)}
+        opts = {
+            **opts,
+            "package": answers_mod.check_package(
+                answers_mod.derive_package(str(name)), given=False
+            ),
+        }
     with _git_identity_fallback():
-        return ps_actions.get_default_options(struct, opts)
+        result: tuple[Struct, Opts] = ps_actions.get_default_options(struct, opts)
+    return result
 
 
 def build_answers(struct: Struct, opts: Opts) -> tuple[Struct, Opts]:

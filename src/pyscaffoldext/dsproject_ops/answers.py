@@ -26,8 +26,20 @@ CI_CHOICES = ("both", "gitlab", "github", "none")
 PYTHON_CHOICES = ("3.11", "3.12", "3.13")
 # DVC's remote schemes (dvc.fs); a plain path means a local or mounted folder.
 DVC_SCHEMES = frozenset(
-    {"s3", "gs", "azure", "ssh", "hdfs", "webhdfs", "http", "https",
-     "webdav", "webdavs", "oss", "gdrive"}
+    {
+        "s3",
+        "gs",
+        "azure",
+        "ssh",
+        "hdfs",
+        "webhdfs",
+        "http",
+        "https",
+        "webdav",
+        "webdavs",
+        "oss",
+        "gdrive",
+    }
 )
 MLFLOW_SCHEMES = frozenset(
     {"sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks", "file"}
@@ -35,8 +47,21 @@ MLFLOW_SCHEMES = frozenset(
 # Import names a project package must not take: they would shadow the
 # dependencies the generated code imports.
 _DEPENDENCY_MODULES = frozenset(
-    {"numpy", "pandas", "sklearn", "mlflow", "yaml", "dvc", "papermill",
-     "matplotlib", "pytest", "scipy", "joblib", "nbformat", "setuptools"}
+    {
+        "numpy",
+        "pandas",
+        "sklearn",
+        "mlflow",
+        "yaml",
+        "dvc",
+        "papermill",
+        "matplotlib",
+        "pytest",
+        "scipy",
+        "joblib",
+        "nbformat",
+        "setuptools",
+    }
 )
 _DIST_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
@@ -156,10 +181,15 @@ def from_recorded(section: Mapping[str, str], metadata: Mapping[str, str]) -> An
     values: dict[str, Any] = {}
     for key, value in section.items():
         if key.startswith(PREFIX):
-            field = key[len(PREFIX):]
+            field = key[len(PREFIX) :]
             values["template_version" if field == "template" else field] = value.strip()
-    for key, meta in (("description", "description"), ("author", "author"),
-                      ("email", "author_email"), ("url", "url"), ("license", "license")):
+    for key, meta in (
+        ("description", "description"),
+        ("author", "author"),
+        ("email", "author_email"),
+        ("url", "url"),
+        ("license", "license"),
+    ):
         if metadata.get(meta):
             values[key] = metadata[meta].strip()
     name = metadata.get("name", "").strip()
@@ -252,7 +282,9 @@ def check_dvc_remote(remote: str) -> str:
     """A URL with a scheme DVC knows, or a filesystem path."""
     value = remote.strip()
     if not value or any(unicodedata.category(c) == "Cc" for c in value):
-        raise DsopsError(f"invalid --dvc-remote {remote!r}: give a URL (ssh://, s3://, ...) or a folder path")
+        raise DsopsError(
+            f"invalid --dvc-remote {remote!r}: give a URL (ssh://, s3://, ...) or a folder path"
+        )
     if "://" in value:
         parts = urlsplit(value)
         if parts.scheme.lower() not in DVC_SCHEMES:
@@ -280,7 +312,9 @@ def check_tracking_uri(uri: str) -> str:
             "http(s)://host:port or another MLflow store URI"
         )
     if scheme == "sqlite" and not value.startswith("sqlite:///"):
-        raise DsopsError(f"invalid --mlflow-tracking-uri {uri!r}: SQLite URIs look like sqlite:///mlflow.db")
+        raise DsopsError(
+            f"invalid --mlflow-tracking-uri {uri!r}: SQLite URIs look like sqlite:///mlflow.db"
+        )
     if scheme in ("http", "https") and not urlsplit(value).netloc:
         raise DsopsError(f"invalid --mlflow-tracking-uri {uri!r}: the URL names no host")
     return value

@@ -22,7 +22,7 @@ OPTION_DESTS = {
 }
 
 
-class DsprojectOps(Extension):
+class DsprojectOps(Extension):  # type: ignore[misc]  # PyScaffold is untyped
     """generate a complete, validated ModelOps data-science repository (DVC, MLflow,
     pre-commit, CI/CD, Docker) from the dsproject-ops template"""
 
@@ -55,7 +55,8 @@ class DsprojectOps(Extension):
             "--python-version",
             dest=OPTION_DESTS["python_version"],
             metavar="{" + ",".join(PYTHON_CHOICES) + "}",
-            help=f"Python version of the environment, CI and image (default: {plain['python_version']})",
+            help="Python version of the environment, CI and image "
+            f"(default: {plain['python_version']})",
         )
         group.add_argument(
             "--no-example",
@@ -70,7 +71,9 @@ class DsprojectOps(Extension):
         # No built-in extension is needed: the template tree owns every file, so the
         # CLI and pyscaffold.api.create_project(extensions=[DsprojectOps()]) agree.
         pipeline = self.unregister(pipeline, "pyscaffold.actions:get_default_options")
-        pipeline = self.register(pipeline, actions.get_default_options, before="verify_options_consistency")
+        pipeline = self.register(
+            pipeline, actions.get_default_options, before="verify_options_consistency"
+        )
         pipeline = self.register(pipeline, actions.build_answers, after="get_default_options")
         pipeline = self.register(pipeline, actions.render_structure, after="define_structure")
         pipeline = self.unregister(pipeline, "pyscaffold.actions:verify_project_dir")

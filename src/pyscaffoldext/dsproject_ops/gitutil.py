@@ -36,9 +36,7 @@ def identity_env(name: str, email: str) -> dict[str, str]:
     return env
 
 
-def init_and_commit(
-    repo: Path, paths: Sequence[str], message: str, name: str, email: str
-) -> None:
+def init_and_commit(repo: Path, paths: Sequence[str], message: str, name: str, email: str) -> None:
     """``git init`` (if needed), add ``paths``, one commit; no hooks, no signing."""
     if not (repo / ".git").exists():
         branch = git(repo, "config", "--get", "init.defaultBranch", check=False).stdout.strip()
@@ -50,8 +48,14 @@ def init_and_commit(
 def commit(repo: Path, message: str, name: str, email: str, paths: Sequence[str] = ()) -> None:
     git(
         repo,
-        "-c", "commit.gpgsign=false",
-        "commit", "-q", "--no-verify", "-m", message, *(["--", *paths] if paths else []),
+        "-c",
+        "commit.gpgsign=false",
+        "commit",
+        "-q",
+        "--no-verify",
+        "-m",
+        message,
+        *(["--", *paths] if paths else []),
         env=identity_env(name, email),
     )
 

@@ -49,7 +49,9 @@ def write_project(target: Path, tree: Tree, answers: Answers, force: bool = Fals
     check_target(target, force)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(target)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", suffix=".partial", dir=target.parent))
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{target.name}-", suffix=".partial", dir=target.parent)
+    )
     try:
         if target.is_dir():
             shutil.copytree(target, staging, symlinks=True, dirs_exist_ok=True)
@@ -87,7 +89,9 @@ def _swap_into_place(staging: Path, target: Path) -> None:
         os.rmdir(target)
         os.rename(staging, target)
         return
-    backup = Path(tempfile.mkdtemp(prefix=f".{target.name}-", suffix=".previous", dir=target.parent))
+    backup = Path(
+        tempfile.mkdtemp(prefix=f".{target.name}-", suffix=".previous", dir=target.parent)
+    )
     os.rmdir(backup)
     os.rename(target, backup)
     os.rename(staging, target)

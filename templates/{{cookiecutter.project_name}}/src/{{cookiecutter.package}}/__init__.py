@@ -1,4 +1,4 @@
-"""{{ cookiecutter.__summary }}"""
+"""The {{ cookiecutter.project_name }} package."""
 
 from importlib.metadata import PackageNotFoundError, version
 
