@@ -1,0 +1,53 @@
+"""The wheel carries the template tree, and a plain (non-editable) install works."""
+
+from __future__ import annotations
+
+import venv
+import zipfile
+from pathlib import Path
+
+from conftest import BIN, ROOT, base_env, run
+from pyscaffoldext.dsproject_ops.answers import build
+from pyscaffoldext.dsproject_ops.paths import template_root
+from pyscaffoldext.dsproject_ops.render import render
+
+
+def test_editable_install_finds_the_checkout_templates() -> None:
+    assert template_root() == ROOT / "templates"
+
+
+def test_wheel_ships_templates_and_generates_from_them(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    run([BIN / "python", "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, ROOT], cwd=tmp_path)
+    (wheel,) = dist.glob("pyscaffoldext_dsproject_ops-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    sources = [
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "templates").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    ]
+    for rel in sources:
+        assert f"pyscaffoldext/dsproject_ops/{rel}" in names, rel
+
+    # A fresh environment, as a newcomer's `pip install .` makes it.
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    env = base_env()
+    env["PATH"] = f"{env_dir / 'bin'}:{env['PATH']}"
+    run([env_dir / "bin" / "python", "-m", "pip", "install", "-q", wheel], cwd=tmp_path, env=env)
+    where = run(
+        [
+            env_dir / "bin" / "python",
+            "-c",
+            "from pyscaffoldext.dsproject_ops.answers import build
+from pyscaffoldext.dsproject_ops.paths import template_root
+from pyscaffoldext.dsproject_ops.render import render; print(template_root())",
+        ],
+        cwd=tmp_path,
+        env=env,
+    ).stdout.strip()
+    assert where.startswith(str(env_dir))
+    run([env_dir / "bin" / "putup", "--dsproject-ops", "demo"], cwd=tmp_path, env=env)
+    tracked = run(["git", "ls-files"], cwd=tmp_path / "demo").stdout.split()
+    assert sorted(tracked) == sorted(render(build("demo")))
+    assert run(["git", "status", "--porcelain"], cwd=tmp_path / "demo").stdout == ""
