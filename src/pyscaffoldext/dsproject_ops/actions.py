@@ -76,14 +76,24 @@ def build_answers(struct: Struct, opts: Opts) -> tuple[Struct, Opts]:
     answers = answers_mod.build(
         opts["name"],
         opts["package"],
-        description=opts.get("description") or None,
+        description=_given(opts, "description"),
         author=opts.get("author") or None,
         email=opts.get("email") or None,
-        url=opts.get("url") or None,
+        url=_given(opts, "url"),
         license=opts.get("license") or None,
         **options_from(opts),
     )
     return struct, {**opts, ANSWERS_KEY: answers}
+
+
+def _given(opts: Opts, key: str) -> Any:
+    """An option the user gave; PyScaffold's own placeholder (its description and
+    url defaults) counts as not given, so cookiecutter.json's defaults apply to both
+    front-ends (``putup`` and ``cookiecutter``) alike."""
+    from pyscaffold.api import DEFAULT_OPTIONS
+
+    value = opts.get(key)
+    return None if not value or value == DEFAULT_OPTIONS.get(key) else value
 
 
 def render_structure(struct: Struct, opts: Opts) -> tuple[Struct, Opts]:
@@ -94,9 +104,7 @@ def render_structure(struct: Struct, opts: Opts) -> tuple[Struct, Opts]:
 
 def verify_target(struct: Struct, opts: Opts) -> tuple[Struct, Opts]:
     if opts.get("update"):
-        raise DsopsError(
-            "updating a dsproject-ops repository is done by `dsops upgrade` (three-way merge)"
-        )
+        return struct, opts  # the upgrade makes its own checks (clean tree, no conflicts)
     from .writer import check_target
 
     check_target(Path(opts["project_path"]).absolute(), bool(opts.get("force")))
@@ -104,6 +112,8 @@ def verify_target(struct: Struct, opts: Opts) -> tuple[Struct, Opts]:
 
 
 def write_project(struct: Struct, opts: Opts) -> tuple[Struct, Opts]:
+    if opts.get("update"):
+        return upgrade_project(struct, opts)
     from .writer import write_project as write
 
     target = Path(opts["project_path"])
@@ -113,6 +123,16 @@ def write_project(struct: Struct, opts: Opts) -> tuple[Struct, Opts]:
             logger.report("create", str(target / rel))
         return struct, opts
     write(target, tree, opts[ANSWERS_KEY], force=bool(opts.get("force")))
+    return struct, opts
+
+
+def upgrade_project(struct: Struct, opts: Opts) -> tuple[Struct, Opts]:
+    """``putup --update``: the same three-way upgrade as ``dsops upgrade``."""
+    from .upgrade.cli import CONFLICTS, run_upgrade
+
+    code = run_upgrade(Path(opts["project_path"]), dry_run=bool(opts.get("pretend")))
+    if code == CONFLICTS:
+        raise DsopsError("conflicts remain: resolve them and commit, or `dsops upgrade --abort`")
     return struct, opts
 
 

@@ -271,9 +271,9 @@ def split_credentials(url: str) -> tuple[str, str | None, str | None]:
     parts = urlsplit(url)
     if "://" not in url or parts.password is None:
         return url, parts.username if "://" in url else None, None
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    # Host and port as written (no lower-casing, IPv6 brackets kept): the same
+    # string operation as ``__dvc_remote`` in cookiecutter.json, so both front-ends agree.
+    host = parts.netloc.rpartition("@")[2]
     netloc = f"{parts.username}@{host}" if parts.username else host
     return urlunsplit(parts._replace(netloc=netloc)), parts.username, parts.password
 

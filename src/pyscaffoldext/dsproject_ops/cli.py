@@ -8,7 +8,12 @@ import sys
 from typing import Callable, Sequence
 
 # name -> (module, one-line help). Each module defines ``main(argv, prog) -> int``.
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "tour": (".onboarding.tour_cli", "explain a repository folder by folder, tool by tool"),
+    "doctor": (".onboarding.doctor_cli", "check what this machine and checkout still need"),
+    "upgrade": (".upgrade.cli", "merge the current template into a repository"),
+    "validate": (".validate.cli", "check a repository against the template"),
+}
 
 USAGE = """usage: dsops [-h] [--version] COMMAND [ARGS...]
 

@@ -8,7 +8,6 @@ from typing import Any, List
 from pyscaffold.actions import Action
 from pyscaffold.extensions import Extension
 
-from . import actions
 from .answers import CI_CHOICES, PYTHON_CHOICES, defaults
 
 # Extension options are stored under keys starting with the extension's name, which
@@ -68,6 +67,10 @@ class DsprojectOps(Extension):  # type: ignore[misc]  # PyScaffold is untyped
         return self
 
     def activate(self, pipeline: List[Action]) -> List[Action]:
+        # Imported here, not at the top: every `putup` (even plain `putup x` and
+        # `putup --help`) loads this module, and actions pull in jinja2.
+        from . import actions
+
         # No built-in extension is needed: the template tree owns every file, so the
         # CLI and pyscaffold.api.create_project(extensions=[DsprojectOps()]) agree.
         pipeline = self.unregister(pipeline, "pyscaffold.actions:get_default_options")
@@ -81,6 +84,14 @@ class DsprojectOps(Extension):  # type: ignore[misc]  # PyScaffold is untyped
         pipeline = self.unregister(pipeline, "pyscaffold.structure:create_structure")
         pipeline = self.unregister(pipeline, "pyscaffold.actions:init_git")
         pipeline = self.register(pipeline, actions.write_project, after="version_migration")
+        # `putup --update` is our three-way upgrade (inside write_project): PyScaffold's
+        # migration would rewrite setup.cfg behind its back (and record our options).
+        pipeline = self.unregister(pipeline, "pyscaffold.update:version_migration")
+        # Next steps tailored to the answers, instead of PyScaffold's "done!".
+        from .onboarding.next_steps import report_next_steps
+
+        pipeline = self.register(pipeline, report_next_steps, before="pyscaffold.actions:report_done")
+        pipeline = self.unregister(pipeline, "pyscaffold.actions:report_done")
         return pipeline
 
 

@@ -35,7 +35,29 @@ def _environment(root: str) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
+        bytecode_cache=_bytecode_cache(),
     )
+
+
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:  # a read-only or full cache folder only costs speed
+            pass
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs: compiling ~50 templates was half of
+    ``putup``'s time. Entries are keyed by each source's checksum, and Jinja checks the
+    Python version, so a changed template or interpreter is simply compiled again."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "dsproject-ops", "jinja")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return _QuietBytecodeCache(folder)
 
 
 def context(answers: Answers, root: Path | None = None) -> dict[str, Any]:
@@ -64,7 +86,8 @@ def render(answers: Answers, root: Path | None = None) -> Tree:
     tree: Tree = {}
     for source in _template_files(str(base)):
         rel = source.split("/", 1)[1]
-        path = env.from_string(rel).render(ctx)
+        # Most paths hold no Jinja: compiling each would cost more than all the rest.
+        path = env.from_string(rel).render(ctx) if "{" in rel else rel
         if not _wanted(path, features, env, ctx):
             continue
         if any(fnmatch.fnmatch(rel, pattern) for pattern in verbatim):

@@ -43,6 +43,25 @@ def materialise(root: Path, tree: Tree) -> None:
             fh.write(text)
 
 
+def commit_generated(root: Path, paths: list[str], answers: Answers) -> None:
+    """The one commit of a new repository, then the secret (if any) beside it.
+
+    Shared by ``putup`` and the cookiecutter post-generation hook, so both make the
+    same commit and keep the password out of every tracked file alike.
+    """
+    init_and_commit(
+        root,
+        paths,
+        f"Generate {answers.project_name} with dsproject-ops {answers.template_version}",
+        answers.author,
+        answers.email,
+    )
+    secret = local_config(answers)
+    if secret is not None:  # after the commit, and git-ignored by .dvc/.gitignore
+        (root / ".dvc" / "config.local").write_text(secret, encoding="utf-8")
+        os.chmod(root / ".dvc" / "config.local", 0o600)
+
+
 def write_project(target: Path, tree: Tree, answers: Answers, force: bool = False) -> Path:
     """Create ``target`` holding ``tree`` as one git commit; return the target."""
     target = target.absolute()
@@ -56,17 +75,7 @@ def write_project(target: Path, tree: Tree, answers: Answers, force: bool = Fals
         if target.is_dir():
             shutil.copytree(target, staging, symlinks=True, dirs_exist_ok=True)
         materialise(staging, tree)
-        init_and_commit(
-            staging,
-            list(tree),
-            f"Generate {answers.project_name} with dsproject-ops {answers.template_version}",
-            answers.author,
-            answers.email,
-        )
-        secret = local_config(answers)
-        if secret is not None:  # after the commit, and git-ignored by .dvc/.gitignore
-            (staging / ".dvc" / "config.local").write_text(secret, encoding="utf-8")
-            os.chmod(staging / ".dvc" / "config.local", 0o600)
+        commit_generated(staging, list(tree), answers)
         _swap_into_place(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -2,7 +2,11 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package }}.data import SENSORS, generate_sensor_data
-from {{ cookiecutter.package }}.features import add_rolling_features, feature_columns
+from {{ cookiecutter.package }}.features import (
+    add_rolling_features,
+    feature_columns,
+    split_by_machine,
+)
 
 
 def test_generator_is_deterministic() -> None:
@@ -41,3 +45,22 @@ def test_rolling_mean_is_per_machine() -> None:
     )
     processed = add_rolling_features(raw, window=2)
     assert processed["temperature_mean_2h"].tolist() == [10.0, 15.0, 100.0, 150.0]
+
+
+def test_split_holds_out_whole_machines() -> None:
+    frame = add_rolling_features(generate_sensor_data(n_machines=8, n_hours=5, seed=3))
+    train, test = split_by_machine(frame, test_size=0.25, seed=3)
+    assert len(train) + len(test) == len(frame)
+    assert test["machine_id"].nunique() == 2
+    assert not set(train["machine_id"]) & set(test["machine_id"])
+
+
+def test_split_is_deterministic_and_checks_its_input() -> None:
+    frame = generate_sensor_data(n_machines=6, n_hours=3, seed=1)
+    first, _ = split_by_machine(frame, seed=9)
+    second, _ = split_by_machine(frame, seed=9)
+    pd.testing.assert_frame_equal(first, second)
+    with pytest.raises(ValueError):
+        split_by_machine(frame, test_size=1.5)
+    with pytest.raises(ValueError):
+        split_by_machine(frame[frame["machine_id"] == 0])

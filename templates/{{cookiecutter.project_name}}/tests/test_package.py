@@ -1,17 +1,21 @@
 import subprocess
 import sys
 
+import pytest
+
 from {{ cookiecutter.package }} import __version__
-from {{ cookiecutter.package }}.cli import main
+from {{ cookiecutter.package }}.cli import COMMANDS, main, resolve
 
 
 def test_version_is_known() -> None:
     assert __version__ and __version__ != "unknown"
 
 
-def test_cli_help_lists_the_program(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_help_lists_the_program(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 0
-    assert "{{ cookiecutter.project_name }}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "{{ cookiecutter.project_name }}" in out
+    assert all(name in out for name in COMMANDS)
 
 
 def test_cli_runs_as_a_module() -> None:
@@ -22,3 +26,18 @@ def test_cli_runs_as_a_module() -> None:
         check=True,
     )
     assert done.stdout.strip() == __version__
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_command_resolves_to_a_function(name: str) -> None:
+    assert callable(resolve(name))
+
+
+def test_unknown_command_and_bad_input_are_one_line_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["frobnicate"]) == 2
+    assert "unknown command" in capsys.readouterr().err
+    assert main(["run-notebook", "missing.ipynb", "out.ipynb"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "missing.ipynb not found" in err

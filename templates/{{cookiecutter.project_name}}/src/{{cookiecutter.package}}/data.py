@@ -8,6 +8,8 @@ Replace this module with your own data source when you adopt the project.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -44,3 +46,24 @@ def generate_sensor_data(
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def main(argv: list[str], prog: str) -> int:
+    """The `get-data` stage: write the readings described by params.yaml `data`."""
+    import argparse
+
+    from .params import load_params
+
+    parser = argparse.ArgumentParser(prog=prog, description=main.__doc__)
+    parser.add_argument("output", type=Path, help="CSV file to write")
+    args = parser.parse_args(argv)
+    settings = load_params()["data"]
+    readings = generate_sensor_data(
+        n_machines=int(settings["n_machines"]),
+        n_hours=int(settings["n_hours"]),
+        seed=int(settings["seed"]),
+    )
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    readings.to_csv(args.output, index=False)
+    print(f"wrote {len(readings)} readings to {args.output}")
+    return 0

@@ -1,0 +1,449 @@
+"""Benchmark dsproject-ops against its peers, in one run, and write docs/benchmarks.md.
+
+    python benchmarks/run.py            # everything (installs the peer once, ~1 min)
+    python benchmarks/run.py --quick    # our own commands only, 3 runs, small data
+
+Every command is a whole process, timed by wall clock and by the CPU time of the
+process and its children (``getrusage(RUSAGE_CHILDREN)`` deltas). The commands are
+interleaved: run 1 of every command, then run 2 of every command, ... (starting
+each round at a different command), so a noisy neighbour hits all of them alike.
+Each command runs once unmeasured first (imports compiled, caches warm).
+
+Environments, kept under ``--cache-dir`` (default ``~/.cache/dsproject-ops-benchmarks``):
+- ``ours``: a virtual environment with only this package (editable) and its
+  dependencies, as a user gets it from ``pip install pyscaffoldext-dsproject-ops``;
+- ``peer``: PyScaffold 4.6 + pyscaffoldext-dsproject 0.7.2 from PyPI;
+- the generated repository's ``dvc repro`` runs in the environment running this
+  script (the development environment: its test extras pin what the template pins).
+With ``--quick`` the environment running this script is used for our commands and the
+peer and ``dvc repro`` are left out. A command that does not exist yet (a ``dsops``
+subcommand not written) or that fails is reported as such; the script goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+PEER = ("pyscaffold==4.6", "pyscaffoldext-dsproject==0.7.2")
+TIMEOUT = 900.0
+
+
+@dataclass
+class Bench:
+    """One command to time. ``prepare`` runs before each measurement, untimed, and
+    returns the folder to run in."""
+
+    name: str
+    argv: list[str]
+    prepare: Callable[[int], Path]
+    env: dict[str, str] = field(default_factory=dict)
+    walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+    problem: str = ""
+
+
+@dataclass
+class Goal:
+    text: str
+    measured: Callable[[dict[str, Bench]], float | None]
+    limit: float
+    unit: str
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def base_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(DVC_NO_ANALYTICS="1", MLFLOW_DISABLE_TELEMETRY="1", DO_NOT_TRACK="1",
+               PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("PYTHONPATH", None)
+    # putup needs a git identity; only where git has none is one given (it would
+    # also spare PyScaffold's and our own `git config` calls, favouring nobody).
+    found = subprocess.run(["git", "config", "--get", "user.name"], capture_output=True, text=True)
+    if not found.stdout.strip() and not env.get("GIT_AUTHOR_NAME"):
+        for role in ("AUTHOR", "COMMITTER"):
+            env[f"GIT_{role}_NAME"] = "Benchmark"
+            env[f"GIT_{role}_EMAIL"] = "benchmark@example.com"
+    return env
+
+
+def sh(argv: Sequence[str | os.PathLike[str]], cwd: Path | None = None,
+       env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Setup steps (untimed): fail loudly."""
+    done = subprocess.run([str(a) for a in argv], cwd=cwd, env=env or base_env(),
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark setup failed: {' '.join(map(str, argv))}\n"
+                         f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done
+
+
+def measure(bench: Bench, cwd: Path) -> tuple[float, float, subprocess.CompletedProcess[bytes]]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(bench.argv, cwd=cwd, env={**base_env(), **bench.env},
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=TIMEOUT)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done
+
+
+# ---------------------------------------------------------------- environments
+
+
+def venv(folder: Path, packages: Sequence[str], marker_text: str) -> Path:
+    """A virtual environment holding ``packages``, made once per ``marker_text``."""
+    marker = folder / ".bench-installed"
+    if marker.is_file() and marker.read_text() == marker_text:
+        return folder / "bin"
+    log(f"installing {' '.join(packages)} into {folder} ...")
+    shutil.rmtree(folder, ignore_errors=True)
+    sh([sys.executable, "-m", "venv", folder])
+    sh([folder / "bin" / "python", "-m", "pip", "install", "-q", *packages])
+    marker.write_text(marker_text)
+    return folder / "bin"
+
+
+def ours_env(cache: Path) -> Path:
+    # Editable, so the current source is measured; reinstalled when dependencies change.
+    key = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    return venv(cache / "ours-venv", ["-e", str(ROOT)], f"{ROOT}\n{key}")
+
+
+def peer_env(cache: Path) -> Path:
+    return venv(cache / "peer-venv", PEER, "\n".join(PEER))
+
+
+def project_env(work: Path, repo: Path) -> Path:
+    """The generated project's environment: a venv over the running environment's
+    packages (which pin what the template pins), with the project installed."""
+    import sysconfig
+
+    folder = work / "project-venv"
+    sh([sys.executable, "-m", "venv", "--without-pip", folder])
+    site = next(folder.glob("lib/python*/site-packages"))
+    (site / "_bench_parent.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    sh([folder / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps",
+        "--no-build-isolation", "-e", repo])
+    return folder / "bin"
+
+
+def exists(dsops: Path, command: str) -> bool:
+    done = subprocess.run([str(dsops), command, "--help"], capture_output=True, text=True,
+                          env=base_env(), timeout=TIMEOUT)
+    return done.returncode == 0
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+def fresh_dir(work: Path, label: str) -> Callable[[int], Path]:
+    def prepare(run: int) -> Path:
+        folder = work / "runs" / f"{label}-{run}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        return folder
+
+    return prepare
+
+
+def copy_of(source: Path, work: Path, label: str) -> Callable[[int], Path]:
+    def prepare(run: int) -> Path:
+        target = work / "runs" / f"{label}-{run}" / source.name
+        shutil.rmtree(target.parent, ignore_errors=True)
+        target.parent.mkdir(parents=True)
+        shutil.copytree(source, target, symlinks=True)
+        return target
+
+    return prepare
+
+
+def fixed(folder: Path) -> Callable[[int], Path]:
+    return lambda run: folder
+
+
+def add_untracked(repo: Path, count: int) -> None:
+    """``count`` small files under data/raw, as a real data folder would hold."""
+    per_folder = 1000
+    for index in range(count):
+        folder = repo / "data" / "raw" / "bulk" / f"{index // per_folder:04d}"
+        if index % per_folder == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{index:06d}.csv").write_bytes(b"t,x\n0,1\n")
+
+
+def older_template(work: Path, python: Path) -> Path | None:
+    """A template archive one version older than the current one, with a changed
+    README line, in a history folder ``dsops upgrade`` reads (DSOPS_TEMPLATE_HISTORY).
+    Returns that folder, or None where this package has no template history yet."""
+    import json
+
+    old = work / "old-template"
+    shutil.copytree(ROOT / "templates", old, ignore=shutil.ignore_patterns("__pycache__"))
+    spec = json.loads((old / "cookiecutter.json").read_text(encoding="utf-8"))
+    spec["_template_version"] = "0.0.1"
+    (old / "cookiecutter.json").write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
+    readme = old / "{{cookiecutter.project_name}}" / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8") + "\nAn older template's line.\n",
+                      encoding="utf-8")
+    history = work / "history"
+    done = subprocess.run([str(python), "-m", "pyscaffoldext.dsproject_ops.upgrade.history",
+                           "snapshot", "--root", str(old), "--into", str(history)],
+                          capture_output=True, text=True, env=base_env())
+    return history if done.returncode == 0 else None
+
+
+def generate_old(work: Path, python: Path) -> Path:
+    """A repository as the older template made it (same writer, same single commit)."""
+    target = work / "old" / "demo"
+    target.parent.mkdir(parents=True)
+    code = (
+        "import sys\nfrom pathlib import Path\n"
+        "from pyscaffoldext.dsproject_ops import answers, render, writer\n"
+        "a = answers.with_template_version(answers.build('demo'), '0.0.1')\n"
+        "writer.write_project(Path(sys.argv[2]), render.render(a, Path(sys.argv[1])), a)\n"
+    )
+    sh([python, "-c", code, work / "old-template", target])
+    return target
+
+
+# ---------------------------------------------------------------- the run
+
+
+def build_benches(args: argparse.Namespace, work: Path) -> list[Bench]:
+    cache = Path(args.cache_dir)
+    ours = Path(sys.executable).parent if args.quick else ours_env(cache)
+    putup, dsops, python = ours / "putup", ours / "dsops", ours / "python"
+    benches: list[Bench] = [
+        Bench("putup --dsproject-ops x", [str(putup), "--dsproject-ops", "x"],
+              fresh_dir(work, "ours")),
+    ]
+    if not args.quick:
+        peer = peer_env(cache)
+        benches.append(Bench("putup --dsproject x (peer)", [str(peer / "putup"), "--dsproject", "x"],
+                             fresh_dir(work, "peer")))
+        benches.append(Bench("putup x (plain PyScaffold)", [str(putup), "x"],
+                             fresh_dir(work, "plain")))
+
+    base = work / "base" / "demo"
+    base.parent.mkdir(parents=True)
+    sh([putup, "--dsproject-ops", base.name], cwd=base.parent)
+
+    if exists(dsops, "validate"):
+        benches.append(Bench("dsops validate", [str(dsops), "validate"], fixed(base)))
+    else:
+        benches.append(Bench("dsops validate", [], fixed(base), problem="missing"))
+
+    upgrade_names = ("dsops upgrade (no template change)", "dsops upgrade (template change)",
+                     f"dsops upgrade (no change, {args.untracked:,} untracked files in data/)")
+    if exists(dsops, "upgrade"):
+        benches.append(Bench(upgrade_names[0], [str(dsops), "upgrade"],
+                             copy_of(base, work, "upgrade-noop")))
+        history = older_template(work, python)
+        if history is None:
+            benches.append(Bench(upgrade_names[1], [], fixed(base),
+                                 problem="no template history to upgrade from"))
+        else:
+            old = generate_old(work, python)
+            benches.append(Bench(upgrade_names[1], [str(dsops), "upgrade"],
+                                 copy_of(old, work, "upgrade-change"),
+                                 env={"DSOPS_TEMPLATE_HISTORY": str(history)}))
+        bulky = work / "bulky" / "demo"
+        shutil.copytree(base, bulky, symlinks=True)
+        log(f"writing {args.untracked:,} untracked files ...")
+        add_untracked(bulky, args.untracked)
+        benches.append(Bench(upgrade_names[2], [str(dsops), "upgrade"], fixed(bulky)))
+    else:
+        benches += [Bench(name, [], fixed(base), problem="missing") for name in upgrade_names]
+
+    benches.append(Bench("dsops --help", [str(dsops), "--help"], fixed(work)))
+    benches.append(Bench("putup --help", [str(putup), "--help"], fixed(work)))
+
+    if not args.quick:
+        if (base / "dvc.yaml").is_file():
+            project = project_env(work, base)
+            # The project's python first, then the tools of the running environment.
+            path = os.pathsep.join([str(project), str(Path(sys.executable).parent),
+                                    os.environ.get("PATH", "")])
+            env = {"PATH": path, "VIRTUAL_ENV": str(project.parent)}
+            benches.append(Bench("dvc repro (generated repository, from scratch)",
+                                 [str(project / "python"), "-m", "dvc", "repro", "-q"],
+                                 copy_of(base, work, "repro"), env=env))
+        else:
+            benches.append(Bench("dvc repro (generated repository, from scratch)", [],
+                                 fixed(base), problem="missing (no dvc.yaml generated)"))
+    return benches
+
+
+def run_all(benches: list[Bench], runs: int) -> None:
+    active = [b for b in benches if not b.problem]
+    for run in range(-1, runs):  # run -1: the unmeasured warm-up
+        log(f"round {run + 1}/{runs}" if run >= 0 else "warm-up round")
+        shift = max(run, 0) % max(len(active), 1)
+        for bench in active[shift:] + active[:shift]:
+            if bench.problem:
+                continue
+            cwd = bench.prepare(run)
+            wall, cpu, done = measure(bench, cwd)
+            if done.returncode != 0:
+                last = (done.stderr.decode(errors="replace").strip().splitlines() or [""])[-1]
+                bench.problem = f"failed (exit {done.returncode}): {last[:120]}"
+                continue
+            if run >= 0:
+                bench.walls.append(wall)
+                bench.cpus.append(cpu)
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def by_name(benches: list[Bench]) -> dict[str, Bench]:
+    return {b.name: b for b in benches}
+
+
+def ratio(benches: dict[str, Bench], top: str, bottom: str) -> float | None:
+    a, b = benches.get(top), benches.get(bottom)
+    if not a or not b or not a.walls or not b.walls:
+        return None
+    return statistics.median(a.walls) / statistics.median(b.walls)
+
+
+GOALS = [
+    Goal("`putup --dsproject-ops` ≤ 1.0× `putup --dsproject` (wall)",
+         lambda b: ratio(b, "putup --dsproject-ops x", "putup --dsproject x (peer)"), 1.0, "×"),
+    Goal("`dsops validate` ≤ 0.3 s", lambda b: _wall(b, "dsops validate"), 0.3, "s"),
+    Goal("`dsops upgrade` with nothing to do ≤ 0.5 s",
+         lambda b: _wall(b, "dsops upgrade (no template change)"), 0.5, "s"),
+    Goal("`dsops upgrade` flat with untracked data (ratio to the plain no-op ≤ 1.2×)",
+         lambda b: _untracked_ratio(b), 1.2, "×"),
+    Goal("`dsops --help` ≤ 0.15 s", lambda b: _wall(b, "dsops --help"), 0.15, "s"),
+]
+
+
+def _wall(benches: dict[str, Bench], name: str) -> float | None:
+    bench = benches.get(name)
+    return median(bench.walls) if bench else None
+
+
+def _untracked_ratio(benches: dict[str, Bench]) -> float | None:
+    bulky = next((n for n in benches if "untracked" in n), "")
+    return ratio(benches, bulky, "dsops upgrade (no template change)")
+
+
+def machine() -> list[str]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        memory = f", {pages * size / 2**30:.0f} GiB memory"
+    except (ValueError, OSError, AttributeError):
+        pass
+    git = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
+    return [
+        f"- Machine: {cpu}, {os.cpu_count()} cores{memory}; {platform.platform()}",
+        f"- Python {platform.python_version()}; {git}",
+        f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+    ]
+
+
+def fmt(value: float | None, unit: str = "s") -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f} {unit}" if unit == "s" else f"{value:.2f}{unit}"
+
+
+def report(benches: list[Bench], args: argparse.Namespace) -> str:
+    named = by_name(benches)
+    mode = "quick (our own commands only)" if args.quick else "full"
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `python benchmarks/run.py`" + (" --quick" if args.quick else "")
+        + " (see its docstring). Whole processes, interleaved, after one unmeasured",
+        "warm-up run of each; wall clock and CPU time (user + system of the process and its",
+        "children). Numbers vary from run to run and machine to machine: compare the ratios.",
+        "",
+        *machine(),
+        f"- Mode: {mode}; {args.runs} measured runs of each command",
+        "",
+        "| command | wall median | wall min–max | CPU median | CPU min–max |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for b in benches:
+        if b.problem or not b.walls:
+            lines.append(f"| {b.name} | {b.problem or 'no run'} | | | |")
+            continue
+        lines.append(
+            f"| {b.name} | {fmt(median(b.walls))} | {min(b.walls):.3f}–{max(b.walls):.3f} s"
+            f" | {fmt(median(b.cpus))} | {min(b.cpus):.3f}–{max(b.cpus):.3f} s |"
+        )
+    lines += ["", "## Ratios (wall medians)", ""]
+    for top, bottom in (("putup --dsproject-ops x", "putup --dsproject x (peer)"),
+                        ("putup --dsproject-ops x", "putup x (plain PyScaffold)"),
+                        ("putup --dsproject x (peer)", "putup x (plain PyScaffold)")):
+        lines.append(f"- {top} / {bottom}: {fmt(ratio(named, top, bottom), '×')}")
+    lines += ["", "## Goals", "", "| goal | measured | met |", "|---|---:|:---:|"]
+    for goal in GOALS:
+        value = goal.measured(named)
+        met = "–" if value is None else ("yes" if value <= goal.limit else "**no**")
+        lines.append(f"| {goal.text} | {fmt(value, goal.unit)} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="our own commands only, in this environment (3 runs, 1,000 files)")
+    parser.add_argument("--runs", type=int, help="measured runs of each command (default 10)")
+    parser.add_argument("--untracked", type=int,
+                        help="untracked files under data/ for the upgrade case (default 100,000)")
+    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"),
+                        help="the Markdown report (default: docs/benchmarks.md)")
+    parser.add_argument("--cache-dir",
+                        default=str(Path.home() / ".cache" / "dsproject-ops-benchmarks"),
+                        help="where the benchmark's virtual environments are kept")
+    args = parser.parse_args(argv)
+    args.runs = args.runs or (3 if args.quick else 10)
+    args.untracked = args.untracked if args.untracked is not None else (
+        1000 if args.quick else 100_000)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    with tempfile.TemporaryDirectory(prefix="dsops-bench-") as tmp:
+        benches = build_benches(args, Path(tmp))
+        run_all(benches, args.runs)
+    text = report(benches, args)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,503 @@
+"""What a repository really holds, read from its files: a pure reader.
+
+Every reader takes text and returns plain data; :func:`read` is the one function that
+opens files. A missing file is simply absent from the facts; a file that does not
+parse becomes a :class:`Problem` (with the parser's own message) instead of an
+exception, so the tour and the doctor work on any repository, ours or adopted.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+# Top-level keys of .gitlab-ci.yml that configure the pipeline instead of naming a job.
+GITLAB_KEYWORDS = frozenset(
+    {"stages", "variables", "default", "include", "workflow", "image", "services",
+     "cache", "before_script", "after_script", "types"}
+)
+GITLAB_DEFAULT_STAGES = (".pre", "build", "test", "deploy", ".post")
+TRACKING_KEYS = ("tracking_uri", "mlflow_tracking_uri")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    cmd: str
+    deps: tuple[str, ...] = ()
+    outs: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    plots: tuple[str, ...] = ()
+
+    @property
+    def notebook(self) -> bool:
+        return "papermill" in self.cmd or any(d.endswith(".ipynb") for d in self.deps)
+
+
+@dataclass(frozen=True)
+class Job:
+    provider: str  # "gitlab" or "github"
+    file: str
+    name: str
+    stage: str  # GitLab stage, or the GitHub workflow's name
+    commands: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    manual: bool = False
+    environment: str = ""
+
+
+@dataclass(frozen=True)
+class Hook:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Remote:
+    name: str
+    url: str  # as written in .dvc/config
+    default: bool
+
+    @property
+    def local(self) -> bool:
+        return "://" not in self.url and not re.match(r"^[A-Za-z][\w+.-]*:", self.url)
+
+    def path(self, root: Path) -> Path:
+        """A folder remote's location: DVC resolves relative paths from ``.dvc/``."""
+        return Path(os.path.normpath(root / ".dvc" / os.path.expanduser(self.url)))
+
+    def shown(self, root: Path) -> str:
+        """The URL as a newcomer at the repository root reads it."""
+        if not self.local or os.path.isabs(os.path.expanduser(self.url)):
+            return self.url
+        return os.path.relpath(self.path(root), root)
+
+
+@dataclass(frozen=True)
+class Tracking:
+    uri: str
+    source: str  # where the URI was found, in words
+
+
+@dataclass(frozen=True)
+class Facts:
+    root: Path
+    git: bool = False
+    entries: tuple[str, ...] = ()  # every top-level file and folder name
+    name: str = ""
+    recorded: Mapping[str, str] = field(default_factory=dict)  # setup.cfg [pyscaffold]
+    packages: tuple[str, ...] = ()  # import packages under src/ (or at the root)
+    console_scripts: tuple[str, ...] = ()
+    tests: tuple[str, ...] = ()
+    notebooks: tuple[str, ...] = ()
+    env_files: tuple[str, ...] = ()
+    dvc: bool = False
+    stages: tuple[Stage, ...] = ()
+    params: tuple[str, ...] = ()  # dotted keys of params.yaml
+    remotes: tuple[Remote, ...] = ()
+    dvc_files: tuple[str, ...] = ()
+    hooks: tuple[Hook, ...] = ()
+    jobs: tuple[Job, ...] = ()
+    tracking: Tracking | None = None
+    docs_tool: str = ""  # "mkdocs", "sphinx" or ""
+    dockerfile: bool = False
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ours(self) -> bool:
+        """Was the repository generated (or adopted) by dsproject-ops?"""
+        return "dsproject_ops" in self.recorded.get("extensions", "")
+
+    @property
+    def default_remote(self) -> Remote | None:
+        return next((r for r in self.remotes if r.default), None)
+
+    def has(self, rel: str) -> bool:
+        return (self.root / rel).exists()
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+def load_yaml(text: str) -> Any:
+    """YAML with unknown tags (GitLab's ``!reference``) read as plain values."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def construct_any(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node)
+        return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+    Loader.add_multi_constructor("!", construct_any)
+    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    """A YAML value that may be one string, a list of strings, or a list of mappings
+    (``outs: [{model.pkl: {cache: false}}]``), as the names it holds."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Mapping):
+        return tuple(str(k) for k in value)
+    if isinstance(value, list):
+        found: list[str] = []
+        for item in value:
+            found.extend(_strings(item))
+        return tuple(found)
+    return (str(value),)
+
+
+def _commands(value: Any) -> tuple[str, ...]:
+    """Script lines as written (a string or a list, possibly nested)."""
+    if value is None:
+        return ()
+    if isinstance(value, list):
+        lines: list[str] = []
+        for item in value:
+            lines.extend(_commands(item))
+        return tuple(lines)
+    return tuple(line for line in str(value).strip().splitlines() if line.strip())
+
+
+def _mapping(value: Any, what: str) -> Mapping[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"expected a mapping of {what}, found {type(value).__name__}")
+    return value
+
+
+# ------------------------------------------------------------------------ parsers
+
+
+def parse_dvc_yaml(text: str) -> tuple[Stage, ...]:
+    data = load_yaml(text) or {}
+    stages = _mapping(_mapping(data, "keys").get("stages") or {}, "stages")
+    found: list[Stage] = []
+    for name, body in stages.items():
+        body = body if isinstance(body, Mapping) else {}
+        if "foreach" in body or "matrix" in body:
+            cmd = " ".join(_commands(_mapping(body.get("do", body), "a stage").get("cmd")))
+        else:
+            cmd = " && ".join(_commands(body.get("cmd")))
+        found.append(Stage(
+            name=str(name),
+            cmd=cmd,
+            deps=_strings(body.get("deps")),
+            outs=_strings(body.get("outs")),
+            params=_strings(body.get("params")),
+            metrics=_strings(body.get("metrics")),
+            plots=_strings(body.get("plots")),
+        ))
+    return tuple(found)
+
+
+def flatten_keys(data: Any, prefix: str = "") -> tuple[str, ...]:
+    """``{"train": {"seed": 1}}`` -> ``("train.seed",)``: the names ``dvc exp run -S`` takes."""
+    if not isinstance(data, Mapping) or not data:
+        return (prefix,) if prefix else ()
+    keys: list[str] = []
+    for key, value in data.items():
+        keys.extend(flatten_keys(value, f"{prefix}.{key}" if prefix else str(key)))
+    return tuple(keys)
+
+
+def find_key(data: Any, names: tuple[str, ...]) -> str | None:
+    """The first value stored under one of ``names``, at any depth."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            if key in names and isinstance(value, str) and value.strip():
+                return value.strip()
+        for value in data.values():
+            hit = find_key(value, names)
+            if hit:
+                return hit
+    return None
+
+
+def parse_gitlab_ci(text: str, file: str = ".gitlab-ci.yml") -> tuple[Job, ...]:
+    data = _mapping(load_yaml(text) or {}, "jobs")
+    order = [str(s) for s in data.get("stages") or GITLAB_DEFAULT_STAGES]
+    jobs: list[Job] = []
+    for name, body in data.items():
+        name = str(name)
+        if name in GITLAB_KEYWORDS or name.startswith(".") or not isinstance(body, Mapping):
+            continue
+        merged = dict(_extended(data, body))
+        rules = merged.get("rules") or []
+        manual = merged.get("when") == "manual" or any(
+            isinstance(r, Mapping) and r.get("when") == "manual" for r in rules
+        )
+        environment = merged.get("environment")
+        if isinstance(environment, Mapping):
+            environment = environment.get("name")
+        jobs.append(Job(
+            provider="gitlab",
+            file=file,
+            name=name,
+            stage=str(merged.get("stage", "test")),
+            commands=_commands(merged.get("script")),
+            needs=tuple(n if isinstance(n, str) else str(n.get("job", ""))
+                        for n in merged.get("needs") or [] if isinstance(n, (str, Mapping))),
+            manual=manual,
+            environment=str(environment or ""),
+        ))
+    rank = {stage: i for i, stage in enumerate(order)}
+    return tuple(sorted(jobs, key=lambda j: rank.get(j.stage, len(rank))))
+
+
+def _extended(
+    data: Mapping[Any, Any], body: Mapping[Any, Any], depth: int = 0
+) -> Mapping[Any, Any]:
+    """A job with its ``extends:`` templates merged in (the job's own keys win)."""
+    parents = body.get("extends") or []
+    parents = [parents] if isinstance(parents, str) else parents
+    merged: dict[Any, Any] = {}
+    for parent in parents:
+        template = data.get(parent)
+        if isinstance(template, Mapping) and depth < 10:
+            merged.update(_extended(data, template, depth + 1))
+    merged.update(body)
+    return merged
+
+
+def parse_workflow(text: str, file: str) -> tuple[Job, ...]:
+    data = _mapping(load_yaml(text) or {}, "keys")
+    title = str(data.get("name") or Path(file).stem)
+    jobs: list[Job] = []
+    for job_id, body in _mapping(data.get("jobs") or {}, "jobs").items():
+        body = body if isinstance(body, Mapping) else {}
+        steps = body.get("steps") or []
+        commands: list[str] = []
+        for step in steps if isinstance(steps, list) else []:
+            if isinstance(step, Mapping) and step.get("run"):
+                commands.extend(_commands(step["run"]))
+            elif isinstance(step, Mapping) and step.get("uses"):
+                commands.append(f"uses: {step['uses']}")
+        environment = body.get("environment")
+        if isinstance(environment, Mapping):
+            environment = environment.get("name")
+        needs = body.get("needs") or []
+        jobs.append(Job(
+            provider="github",
+            file=file,
+            name=str(job_id),
+            stage=title,
+            commands=tuple(commands),
+            needs=tuple(_strings(needs)),
+            manual=False,
+            environment=str(environment or ""),
+        ))
+    return tuple(jobs)
+
+
+def parse_pre_commit(text: str) -> tuple[Hook, ...]:
+    data = _mapping(load_yaml(text) or {}, "keys")
+    hooks: list[Hook] = []
+    for repo in data.get("repos") or []:
+        for hook in (repo or {}).get("hooks") or []:
+            if isinstance(hook, Mapping) and hook.get("id"):
+                hooks.append(Hook(str(hook["id"]), str(hook.get("name") or hook["id"])))
+    return tuple(hooks)
+
+
+_SECTION = re.compile(r"""^\s*\[\s*'?\s*([^'\]]*?)\s*'?\s*\]\s*$""")
+_OPTION = re.compile(r"^\s*([^=#;\s][^=]*?)\s*=\s*(.*?)\s*$")
+
+
+def parse_ini(text: str) -> dict[str, dict[str, str]]:
+    """DVC's configobj files (``['remote "x"']`` sections), read leniently."""
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith(("#", ";")):
+            continue
+        section = _SECTION.match(line)
+        if section:
+            current = sections.setdefault(section.group(1), {})
+            continue
+        option = _OPTION.match(line)
+        if option and current is not None:
+            current[option.group(1)] = option.group(2).strip("'\"")
+    return sections
+
+
+def parse_dvc_config(*texts: str) -> tuple[Remote, ...]:
+    """Remotes from ``.dvc/config`` then ``.dvc/config.local`` (the local file wins)."""
+    merged: dict[str, dict[str, str]] = {}
+    for text in texts:
+        for name, values in parse_ini(text).items():
+            merged.setdefault(name, {}).update(values)
+    default = merged.get("core", {}).get("remote", "")
+    remotes: list[Remote] = []
+    for section, values in merged.items():
+        match = re.fullmatch(r'remote\s+"([^"]+)"', section)
+        if match:
+            remotes.append(Remote(match.group(1), values.get("url", ""), match.group(1) == default))
+    return tuple(remotes)
+
+
+def parse_setup_cfg(text: str) -> tuple[str, dict[str, str], tuple[str, ...]]:
+    """(distribution name, the ``[pyscaffold]`` record, console scripts)."""
+    parser = configparser.RawConfigParser()
+    parser.read_string(text)
+    name = parser.get("metadata", "name", fallback="").strip()
+    recorded = dict(parser["pyscaffold"]) if parser.has_section("pyscaffold") else {}
+    scripts: list[str] = []
+    if parser.has_option("options.entry_points", "console_scripts"):
+        for line in parser.get("options.entry_points", "console_scripts").splitlines():
+            if "=" in line:
+                scripts.append(line.split("=", 1)[0].strip())
+    return name, recorded, tuple(scripts)
+
+
+def parse_pyproject(text: str) -> tuple[str, tuple[str, ...]]:
+    """(project name, console scripts) from ``[project]``."""
+    import tomllib
+
+    data = tomllib.loads(text).get("project") or {}
+    return str(data.get("name") or ""), tuple(str(s) for s in (data.get("scripts") or {}))
+
+
+def tracking_uri(
+    environ: Mapping[str, str], params: Any, recorded: Mapping[str, str]
+) -> Tracking | None:
+    """Where MLflow runs go, in MLflow's own order: the environment variable wins."""
+    if environ.get("MLFLOW_TRACKING_URI"):
+        return Tracking(environ["MLFLOW_TRACKING_URI"], "the MLFLOW_TRACKING_URI variable")
+    found = find_key(params, TRACKING_KEYS)
+    if found:
+        return Tracking(found, "params.yaml")
+    if recorded.get("dsproject_ops_mlflow_tracking_uri"):
+        return Tracking(recorded["dsproject_ops_mlflow_tracking_uri"].strip(),
+                        "setup.cfg [pyscaffold] (the answer given to putup)")
+    return None
+
+
+# -------------------------------------------------------------------------- disk
+
+
+def read(root: Path, environ: Mapping[str, str] | None = None) -> Facts:
+    """Everything the tour and the doctor need to know about ``root``."""
+    environ = os.environ if environ is None else environ
+    problems: list[Problem] = []
+    values: dict[str, Any] = {"root": root, "git": (root / ".git").exists()}
+    values["entries"] = tuple(sorted(p.name for p in root.iterdir()))
+
+    def text_of(rel: str) -> str | None:
+        path = root / rel
+        if not path.is_file():
+            return None
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(rel, f"cannot be read: {exc}"))
+            return None
+
+    def parsed(rel: str, parser: Any, *args: Any) -> Any:
+        text = text_of(rel)
+        if text is None:
+            return None
+        try:
+            return parser(text, *args)
+        except Exception as exc:  # any parser's error: reported, never raised
+            problems.append(Problem(rel, _one_line(exc)))
+            return None
+
+    setup = parsed("setup.cfg", parse_setup_cfg)
+    project = parsed("pyproject.toml", parse_pyproject)
+    recorded: dict[str, str] = {}
+    scripts: tuple[str, ...] = ()
+    name = ""
+    if setup:
+        name, recorded, scripts = setup
+    if project:
+        name = name or project[0]
+        scripts = scripts or project[1]
+    values.update(name=name, recorded=recorded, console_scripts=scripts)
+    values["packages"] = _packages(root)
+    values["tests"] = tuple(sorted(
+        p.relative_to(root).as_posix() for p in root.glob("tests/**/test_*.py")
+    ))
+    values["notebooks"] = tuple(sorted(
+        p.relative_to(root).as_posix() for p in root.glob("notebooks/**/*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    ))
+    values["env_files"] = tuple(
+        f for f in ("environment.yml", "environment.yaml", "requirements.txt",
+                    "requirements-dev.txt", "setup.cfg", "pyproject.toml")
+        if (root / f).is_file()
+    )
+    values["dvc"] = (root / ".dvc").is_dir()
+    values["stages"] = parsed("dvc.yaml", parse_dvc_yaml) or ()
+    params_data = parsed("params.yaml", load_yaml)
+    values["params"] = flatten_keys(params_data) if isinstance(params_data, Mapping) else ()
+    config = [t for t in (text_of(".dvc/config"), text_of(".dvc/config.local")) if t is not None]
+    values["remotes"] = parsed(".dvc/config", lambda _t: parse_dvc_config(*config)) or ()
+    values["dvc_files"] = _find(root, ".dvc")
+    values["hooks"] = parsed(".pre-commit-config.yaml", parse_pre_commit) or ()
+    jobs: list[Job] = list(parsed(".gitlab-ci.yml", parse_gitlab_ci) or ())
+    workflows = root / ".github" / "workflows"
+    if workflows.is_dir():
+        for path in sorted(workflows.iterdir()):
+            if path.suffix in (".yml", ".yaml"):
+                rel = path.relative_to(root).as_posix()
+                jobs.extend(parsed(rel, parse_workflow, rel) or ())
+    values["jobs"] = tuple(jobs)
+    values["tracking"] = tracking_uri(environ, params_data, recorded)
+    values["docs_tool"] = (
+        "mkdocs" if (root / "mkdocs.yml").is_file()
+        else "sphinx" if (root / "docs" / "conf.py").is_file() else ""
+    )
+    values["dockerfile"] = (root / "Dockerfile").is_file()
+    values["problems"] = tuple(problems)
+    return Facts(**values)
+
+
+# Folders never worth walking: tool caches, environments, DVC's own cache.
+_SKIP = frozenset({".git", ".dvc", ".venv", "venv", "node_modules", "__pycache__",
+                   ".mypy_cache", ".pytest_cache", ".gitlab-ci-local", "site"})
+
+
+def _find(root: Path, suffix: str) -> tuple[str, ...]:
+    found: list[str] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in _SKIP]
+        found.extend(
+            (Path(folder) / f).relative_to(root).as_posix() for f in files if f.endswith(suffix)
+        )
+    return tuple(sorted(found))
+
+
+def _packages(root: Path) -> tuple[str, ...]:
+    base = root / "src" if (root / "src").is_dir() else root
+    found = [
+        p.parent.relative_to(base).as_posix()
+        for p in base.glob("*/__init__.py")
+    ] + [
+        # namespace packages such as src/pyscaffoldext/<pkg>/
+        p.parent.relative_to(base).as_posix()
+        for p in base.glob("*/*/__init__.py")
+        if not (p.parent.parent / "__init__.py").exists()
+    ]
+    return tuple(sorted(f for f in found if not f.startswith(("tests", "."))))
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

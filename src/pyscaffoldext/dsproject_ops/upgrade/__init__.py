@@ -1,0 +1,6 @@
+"""``dsops upgrade`` (and ``putup --update``): three-way merges of template versions.
+
+Pure modules build data (:mod:`.plan`, :mod:`.merge3`, :mod:`.structured`,
+:mod:`.report`, :mod:`.adopt`, :mod:`.record`); :mod:`.history` renders any released
+template version; :mod:`.apply` alone writes to the repository. See docs/upgrade.md.
+"""

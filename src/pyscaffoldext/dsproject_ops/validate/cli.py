@@ -1,0 +1,126 @@
+"""``dsops validate [PATH]``: check a repository against the template.
+
+Exit codes: 0 no finding at or above ``--fail-on``; 1 findings at or above it;
+2 usage or configuration errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence, TextIO
+
+from ..errors import DsopsError
+from .formats import FORMATS
+from .registry import SEVERITIES
+
+
+def parser(prog: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="Check a repository against the dsproject-ops template: layout, syntax, "
+        "pre-commit, environment, DVC, CI, Docker, git, secrets and docs.",
+        epilog="exit codes: 0 clean; 1 findings at or above --fail-on; 2 usage errors. "
+        "Ignore checks in pyproject.toml [tool.dsops.validate] (see docs/validate.md).",
+    )
+    p.add_argument("path", nargs="?", default=".", help="the repository (default: .)")
+    p.add_argument("--format", choices=list(FORMATS), default="human",
+                   help="output format (default: human)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+    p.add_argument("--fail-on", choices=[*SEVERITIES, "never"], default=None,
+                   help="lowest severity that fails (default: the repository's fail-on, "
+                   "else warning)")
+    p.add_argument("--list", action="store_true", help="list every check and exit")
+    p.add_argument("--explain", metavar="CODE", help="show a check's documentation and exit")
+    p.add_argument("--external", action="store_true",
+                   help="also run hadolint, actionlint, gitlab-ci-local, dvc and the CI JSON "
+                   "schemas, where installed")
+    return p
+
+
+def main(argv: Sequence[str], prog: str = "dsops validate") -> int:
+    try:
+        args = parser(prog).parse_args(list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if args.list:
+        print(listing(), end="")
+        return 0
+    if args.explain:
+        return explain(args.explain)
+    root = Path(args.path)
+    if not root.is_dir():
+        print(f"{prog}: error: {root} is not a folder", file=sys.stderr)
+        return 2
+    from .config import ConfigError
+    from .runner import validate
+
+    try:
+        result = validate(root, external=args.external)
+    except ConfigError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    fail_on = args.fail_on or result.config.fail_on or "warning"
+    try:
+        write(result, args.format, args.output, sys.stdout)
+    except OSError as exc:
+        print(f"{prog}: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+        return 2
+    if args.output and args.format != "human":
+        from .formats.human import summary
+
+        print(f"{prog}: {summary(result)}; report written to {args.output}", file=sys.stderr)
+    return 0 if fail_on == "never" else result.exit_code(fail_on)
+
+
+def write(result: object, fmt: str, output: str | None, stream: TextIO) -> None:
+    from .formats import renderer
+
+    render = renderer(fmt)
+    if fmt == "human":
+        colour = output is None and stream.isatty() and "NO_COLOR" not in os.environ
+        text = render(result, colour=colour)
+    else:
+        text = render(result)
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        stream.write(text)
+
+
+def listing() -> str:
+    from .registry import FAMILIES, all_checks, families_of
+
+    lines = []
+    for family, checks in families_of(all_checks()):
+        lines.append(f"{family}: {FAMILIES[family][2]}")
+        for check in checks:
+            lines.append(f"  {check.code}  {check.severity:<7}  {check.summary}")
+    return "\n".join(lines) + "\n"
+
+
+def explain(code: str) -> int:
+    from .registry import all_checks
+
+    checks = {c.code: c for c in all_checks()}
+    check = checks.get(code.upper())
+    if check is None:
+        print(f"dsops validate: error: unknown check {code!r} (`dsops validate --list`)",
+              file=sys.stderr)
+        return 2
+    print(f"{check.code} ({check.family}, {check.severity}): {check.summary}\n")
+    print(check.doc())
+    if check.requires:
+        print(f"\nrequires: {', '.join(check.requires)} (skipped when they fail)")
+    if check.tool:
+        print(f"\nruns {check.tool} (with --external, when installed)")
+    print(f"\nignore it in pyproject.toml:\n  [tool.dsops.validate.ignore]\n"
+          f"  {check.code} = \"why this repository does without it\"")
+    return 0
+
+
+class ValidationFailed(DsopsError):
+    """The repository ``putup`` just generated fails ``dsops validate``: a template bug."""

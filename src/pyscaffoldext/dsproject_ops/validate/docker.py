@@ -1,0 +1,307 @@
+"""docker: the Dockerfile builds a small, pinned, non-root image from what exists."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from . import patterns
+from .context import Context
+from .registry import Check, Issue
+
+KEYWORDS = {"FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY",
+            "ENTRYPOINT", "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL",
+            "HEALTHCHECK", "SHELL"}
+# What must never reach the build context: data, caches, tracking stores, git.
+MUST_EXCLUDE = (".git", "data/raw", ".dvc/cache", "mlruns", "mlflow.db", ".venv")
+
+
+@dataclass
+class Instruction:
+    line: int
+    keyword: str
+    args: str
+    flags: dict[str, str] = field(default_factory=dict)
+    heredoc: bool = False
+
+    def exec_form(self) -> list[str] | None:
+        text = self.args.strip()
+        if not text.startswith("["):
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return None
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        return None
+
+
+@dataclass
+class Dockerfile:
+    instructions: list[Instruction]
+    errors: list[tuple[int, str]]
+
+
+def parse(text: str) -> Dockerfile:
+    escape = "\\"
+    match = re.match(r"^#\s*escape\s*=\s*(\S)", text)
+    if match:
+        escape = match.group(1)
+    lines = text.splitlines()
+    result = Dockerfile([], [])
+    i = 0
+    while i < len(lines):
+        raw = lines[i]
+        start = i + 1
+        i += 1
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        logical = raw
+        while logical.rstrip().endswith(escape) and i < len(lines):
+            logical = logical.rstrip()[:-1]
+            nxt = lines[i]
+            i += 1
+            if nxt.lstrip().startswith("#"):
+                logical += escape  # comments inside a continuation are dropped
+                continue
+            logical += " " + nxt
+        keyword, _, args = logical.strip().partition(" ")
+        instruction = Instruction(start, keyword.upper(), args.strip())
+        heredoc = re.search(r"<<-?[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?", args)
+        if heredoc and instruction.keyword in ("RUN", "COPY", "ADD"):
+            end = heredoc.group(1)
+            while i < len(lines) and lines[i].strip() != end:
+                i += 1
+            i += 1
+            instruction.heredoc = True
+        while instruction.args.startswith("--"):
+            flag, _, rest = instruction.args.partition(" ")
+            name, _, value = flag[2:].partition("=")
+            instruction.flags[name] = value
+            instruction.args = rest.strip()
+        if instruction.keyword not in KEYWORDS:
+            result.errors.append((start, f"unknown instruction {keyword!r}"))
+        elif not instruction.args and instruction.keyword not in ("HEALTHCHECK",):
+            result.errors.append((start, f"{instruction.keyword} needs arguments"))
+        result.instructions.append(instruction)
+    first = next((ins for ins in result.instructions if ins.keyword != "ARG"), None)
+    if first is not None and first.keyword != "FROM":
+        result.errors.append((first.line, "the first instruction (after ARG) must be FROM"))
+    if first is None:
+        result.errors.append((1, "no FROM instruction"))
+    return result
+
+
+def stages(dockerfile: Dockerfile) -> list[list[Instruction]]:
+    found: list[list[Instruction]] = []
+    for ins in dockerfile.instructions:
+        if ins.keyword == "FROM":
+            found.append([ins])
+        elif found:
+            found[-1].append(ins)
+    return found
+
+
+class _Docker(Check):
+    family = "docker"
+
+    def applies(self, ctx: Context) -> bool:
+        return bool(ctx.dockerfiles)
+
+    def parsed(self, ctx: Context) -> Iterator[tuple[str, Dockerfile]]:
+        for rel in ctx.dockerfiles:
+            text = ctx.text(rel)
+            if text is not None:
+                yield rel, parse(text)
+
+
+class Parses(_Docker):
+    """The Dockerfile parses: known instructions only, each with arguments, and
+    ``FROM`` first (after global ``ARG``\\ s)."""
+
+    code = "DKR001"
+    summary = "the Dockerfile parses"
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        for rel, dockerfile in self.parsed(ctx):
+            for line, message in dockerfile.errors:
+                yield Issue(message, rel, line)
+
+
+def _arg_defaults(dockerfile: Dockerfile) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for ins in dockerfile.instructions:
+        if ins.keyword == "FROM":
+            break
+        if ins.keyword == "ARG" and "=" in ins.args:
+            name, _, value = ins.args.partition("=")
+            found[name.strip()] = value.strip().strip("\"'")
+    return found
+
+
+class BaseImagePinned(_Docker):
+    """Every base image is pinned to a tag other than ``latest`` (or a digest), so
+    rebuilding the same commit gives the same image."""
+
+    code = "DKR002"
+    summary = "base images are pinned"
+    requires = ("DKR001",)
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        for rel, dockerfile in self.parsed(ctx):
+            args = _arg_defaults(dockerfile)
+            names: set[str] = set()
+            for stage in stages(dockerfile):
+                words = stage[0].args.split()
+                image = re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)),
+                               words[0]) if words else ""
+                if len(words) >= 3 and words[1].lower() == "as":
+                    names.add(words[2])
+                if image == "scratch" or image in names or "$" in image:
+                    continue
+                last = image.rsplit("/", 1)[-1]
+                if "@sha256:" in image:
+                    continue
+                if ":" not in last or last.endswith(":latest"):
+                    yield Issue(f"base image {image!r} is not pinned: add a version tag "
+                                "(python:3.11-slim) or a digest", rel, stage[0].line)
+
+
+class NonRootUser(_Docker):
+    """The final stage switches to a non-root ``USER``: a process that escapes the
+    application should not be root in the container."""
+
+    code = "DKR003"
+    summary = "the image runs as a non-root user"
+    requires = ("DKR001",)
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        for rel, dockerfile in self.parsed(ctx):
+            final = stages(dockerfile)[-1] if stages(dockerfile) else []
+            users = [ins for ins in final if ins.keyword == "USER"]
+            if not users:
+                if final:
+                    yield Issue("the final stage has no USER: add `USER 10001` after "
+                                "creating that user", rel, final[0].line)
+                continue
+            name = users[-1].args.split(":")[0].strip()
+            if name in ("root", "0"):
+                yield Issue("the image runs as root: switch to an unprivileged user "
+                            "(`USER 10001`)", rel, users[-1].line)
+
+
+class NumericUser(_Docker):
+    """``USER`` gives a numeric uid (``USER 10001`` or ``10001:10001``).
+
+    Kubernetes' ``runAsNonRoot`` can only verify a numeric user; hadolint flags names.
+    """
+
+    code = "DKR004"
+    summary = "USER is numeric"
+    severity = "warning"
+    requires = ("DKR001",)
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        for rel, dockerfile in self.parsed(ctx):
+            for ins in dockerfile.instructions:
+                if ins.keyword == "USER" and not re.fullmatch(r"\d+(?::\d+)?", ins.args.strip()) \
+                        and "$" not in ins.args:
+                    yield Issue(f"USER {ins.args} is a name: use the numeric uid "
+                                "(`USER 10001`)", rel, ins.line)
+
+
+class ExecForm(_Docker):
+    """``CMD`` and ``ENTRYPOINT`` use the exec form (``["prog", "arg"]``): in shell
+    form the process is ``/bin/sh -c`` and never receives SIGTERM, so the container
+    is killed instead of stopped."""
+
+    code = "DKR005"
+    summary = "CMD and ENTRYPOINT use the exec form"
+    requires = ("DKR001",)
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        for rel, dockerfile in self.parsed(ctx):
+            for ins in dockerfile.instructions:
+                if ins.keyword in ("CMD", "ENTRYPOINT") and ins.exec_form() is None:
+                    yield Issue(f"{ins.keyword} is in shell form: write it as a JSON list "
+                                f"({ins.keyword} [\"prog\", \"arg\"])", rel, ins.line)
+
+
+def _dockerignore(ctx: Context, rel: str) -> tuple[str, list[str]]:
+    for candidate in (rel + ".dockerignore", ".dockerignore"):
+        text = ctx.text(candidate)
+        if text is not None:
+            return candidate, patterns.parse_lines(text)
+    return ".dockerignore", []
+
+
+class CopySources(_Docker):
+    """Every ``COPY``/``ADD`` source exists in the build context (the repository) and
+    is not excluded by ``.dockerignore``; otherwise the build fails with "not found"."""
+
+    code = "DKR006"
+    summary = "COPY sources exist and are not excluded by .dockerignore"
+    requires = ("DKR001",)
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        for rel, dockerfile in self.parsed(ctx):
+            _, rules = _dockerignore(ctx, rel)
+            for ins in dockerfile.instructions:
+                if ins.keyword not in ("COPY", "ADD") or "from" in ins.flags or ins.heredoc:
+                    continue
+                words = ins.exec_form() or ins.args.split()
+                for source in words[:-1]:
+                    if "://" in source or "$" in source or source.startswith("git@"):
+                        continue
+                    path = source.strip("/") if source not in (".", "./") else "."
+                    if path == ".":
+                        continue
+                    matches = [p for p in ctx.files if fnmatch.fnmatch(p, path) or
+                               p.startswith(path.rstrip("/") + "/")] if any(
+                        c in path for c in "*?[") else None
+                    if matches is None and _produced(ctx, path):
+                        continue
+                    if matches is None and not ctx.exists(path):
+                        yield Issue(f"{ins.keyword} source {source} does not exist", rel, ins.line)
+                    elif matches == []:
+                        yield Issue(f"{ins.keyword} source {source} matches no file", rel, ins.line)
+                    elif patterns.ignored(path, rules, docker=True):
+                        yield Issue(f"{ins.keyword} source {source} is excluded by .dockerignore: "
+                                    "remove the exclusion or the COPY", rel, ins.line)
+
+
+def _produced(ctx: Context, path: str) -> bool:
+    """Whether ``path`` is a DVC stage output or ``dvc add``-ed: it exists after
+    ``dvc pull``/``dvc repro``, which CI runs before building the image."""
+    from .dvc import outputs
+
+    path = path.rstrip("/")
+    for out in outputs(ctx) | {p[: -len(".dvc")] for p in ctx.files if p.endswith(".dvc")}:
+        if path == out or path.startswith(out + "/"):
+            return True
+    return False
+
+
+class ContextExcludes(_Docker):
+    """``.dockerignore`` keeps data, caches and tracking stores out of the build
+    context: ``.git``, ``data/``, ``.dvc/cache``, ``mlruns``, ``mlflow.db``, ``.venv``.
+
+    Otherwise every build uploads gigabytes, and data ends up in the image.
+    """
+
+    code = "DKR007"
+    summary = ".dockerignore excludes data and caches"
+    severity = "warning"
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        for rel in ctx.dockerfiles:
+            ignore_file, rules = _dockerignore(ctx, rel)
+            missing = [p for p in MUST_EXCLUDE if not patterns.ignored(p, rules, docker=True)]
+            if missing:
+                shown = ["data/" if p == "data/raw" else p for p in missing]
+                yield Issue(f"the build context includes {', '.join(shown)}: add them to "
+                            f"{ignore_file}", ignore_file, 1 if ctx.exists(ignore_file) else None)

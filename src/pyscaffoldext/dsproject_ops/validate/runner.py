@@ -1,0 +1,130 @@
+"""Run every check over one repository: crashes become findings, prerequisites skip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import config as config_mod
+from .context import Context
+from .registry import Check, Finding, Issue, all_checks, severity_rank
+
+PASSED, FAILED, SKIPPED, NOT_APPLICABLE, NOT_REQUESTED = (
+    "passed", "failed", "skipped", "not applicable", "not requested")
+
+
+@dataclass
+class Result:
+    root: Path
+    answers: dict[str, str] | None
+    checks: list[type[Check]]
+    status: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # code -> why
+    findings: list[Finding] = field(default_factory=list)
+    ignored: list[Finding] = field(default_factory=list)
+    external: dict[str, str] = field(default_factory=dict)  # tool -> ran / not installed / ...
+    config: config_mod.Config = field(default_factory=config_mod.Config)
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    def failing(self, fail_on: str) -> list[Finding]:
+        threshold = severity_rank(fail_on)
+        return [f for f in self.findings if severity_rank(f.severity) >= threshold]
+
+    def exit_code(self, fail_on: str) -> int:
+        return 1 if self.failing(fail_on) else 0
+
+
+def validate(root: Path, external: bool = False, options: dict[str, Any] | None = None) -> Result:
+    """Check ``root``; raises :class:`config.ConfigError` for a bad configuration."""
+    checks = all_checks()
+    ctx = Context(root, options)
+    cfg = config_mod.load(ctx, {c.code for c in checks})
+    ctx.options.setdefault("max_file_kb", cfg.max_file_kb)
+    result = Result(root=root, answers=ctx.answers, checks=checks, config=cfg)
+    for cls in checks:
+        _run_one(cls(), ctx, result, external)
+    return result
+
+
+def _run_one(check: Check, ctx: Context, result: Result, external: bool) -> None:
+    code = check.code
+    if check.tool is not None and not external:
+        result.status[code] = NOT_REQUESTED
+        result.external.setdefault(check.tool, "not requested (use --external)")
+        return
+    try:
+        applies = check.applies(ctx)
+    except Exception as exc:  # a crash is a finding, never the end of the run
+        _crash(check, exc, result)
+        return
+    if not applies:
+        result.status[code] = NOT_APPLICABLE
+        return
+    broken = [rel for rel in check.needs if ctx.is_file(rel) and ctx.broken(rel)]
+    if broken:
+        _skip(result, code, f"{', '.join(broken)} does not parse (see the syntax checks)")
+        return
+    blocked = [req for req in check.requires if result.status.get(req) in (FAILED, SKIPPED)]
+    if blocked:
+        _skip(result, code, f"prerequisite {', '.join(blocked)} did not pass")
+        return
+    try:
+        issues = list(check.run(ctx))
+    except _ToolMissing as missing:
+        result.status[code] = NOT_APPLICABLE
+        result.external[str(missing)] = "not installed"
+        return
+    except Exception as exc:
+        _crash(check, exc, result)
+        return
+    if check.tool is not None:
+        result.external[check.tool] = "ran"
+    failed = False
+    for issue in issues:
+        finding = _finding(check, issue)
+        reason = result.config.reason(finding)
+        if reason is None:
+            result.findings.append(finding)
+            failed = True
+        else:
+            result.ignored.append(_with_reason(finding, reason))
+    result.status[code] = FAILED if failed else PASSED
+
+
+class _ToolMissing(Exception):
+    """Raised by an external check whose tool is not installed (the tool's name)."""
+
+
+ToolMissing = _ToolMissing
+
+
+def _finding(check: Check, issue: Issue) -> Finding:
+    return Finding(code=check.code, family=check.family,
+                   severity=issue.severity or check.severity, message=issue.message,
+                   file=issue.file, line=issue.line, column=issue.column, rule=issue.rule)
+
+
+def _with_reason(finding: Finding, reason: str) -> Finding:
+    from dataclasses import replace
+
+    return replace(finding, ignored=reason)
+
+
+def _skip(result: Result, code: str, why: str) -> None:
+    result.status[code] = SKIPPED
+    result.skipped[code] = why
+
+
+def _crash(check: Check, exc: Exception, result: Result) -> None:
+    import traceback
+
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+    finding = Finding(code=check.code, family=check.family, severity="error",
+                      message=f"the check crashed ({type(exc).__name__}: {exc}{where}); "
+                      "please report this bug to dsproject-ops")
+    result.findings.append(finding)
+    result.status[check.code] = FAILED

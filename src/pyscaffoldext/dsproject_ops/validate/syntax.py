@@ -1,0 +1,115 @@
+"""syntax: configuration files and notebooks parse."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from .context import Context
+from .parsers import kind_of
+from .registry import Check, Issue
+
+
+class _Parses(Check):
+    kind = ""
+    what = ""
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        for rel in ctx.files:
+            if kind_of(rel) != self.kind:
+                continue
+            parsed = ctx.parse_any(rel)
+            if parsed is not None and parsed.error is not None:
+                err = parsed.error
+                yield Issue(f"{self.what} does not parse: {err.message}", rel, err.line,
+                            err.column)
+
+
+class YamlParses(_Parses):
+    """YAML files (``*.yml``, ``*.yaml``, ``*.dvc``, ``dvc.lock``) parse.
+
+    The message and position come from the YAML parser. Checks that need the file
+    (CI, DVC, pre-commit, environment) are skipped until it parses.
+    """
+
+    code = "SYN001"
+    family = "syntax"
+    summary = "YAML files parse"
+    kind = "yaml"
+    what = "YAML"
+
+
+class TomlParses(_Parses):
+    """TOML files (``pyproject.toml`` and others) parse, per Python's ``tomllib``."""
+
+    code = "SYN002"
+    family = "syntax"
+    summary = "TOML files parse"
+    kind = "toml"
+    what = "TOML"
+
+
+class IniParses(_Parses):
+    """INI files (``setup.cfg``, ``.dvc/config``, ``tox.ini``, ``.flake8``) parse, with
+    duplicate sections and keys refused as setuptools refuses them."""
+
+    code = "SYN003"
+    family = "syntax"
+    summary = "INI files parse"
+    kind = "ini"
+    what = "INI"
+
+
+class JsonParses(_Parses):
+    """JSON files parse."""
+
+    code = "SYN004"
+    family = "syntax"
+    summary = "JSON files parse"
+    kind = "json"
+    what = "JSON"
+
+
+class NotebooksParse(Check):
+    """Notebooks (``*.ipynb``) are valid JSON with nbformat 4's structure: a
+    ``cells`` list of cells, each with a ``cell_type`` and a ``source``.
+
+    A notebook broken by a merge or a hand edit cannot be opened, stripped by
+    nbstripout or run by papermill. Restore it from git or repair the JSON.
+    """
+
+    code = "SYN005"
+    family = "syntax"
+    summary = "notebooks parse"
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        for rel in ctx.files:
+            if kind_of(rel) != "notebook":
+                continue
+            parsed = ctx.json(rel)
+            if parsed is None:
+                continue
+            if parsed.error is not None:
+                err = parsed.error
+                yield Issue(f"notebook is not valid JSON: {err.message}", rel, err.line,
+                            err.column)
+                continue
+            data = parsed.data
+            if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+                yield Issue("notebook has no `cells` list: restore it from git", rel, 1)
+                continue
+            if not isinstance(data.get("nbformat"), int) or data["nbformat"] < 4:
+                yield Issue("notebook lacks `nbformat: 4`: save it again with Jupyter", rel, 1)
+            for index, cell in enumerate(data["cells"]):
+                if not isinstance(cell, dict) or "cell_type" not in cell or "source" not in cell:
+                    yield Issue(f"cell {index} has no cell_type or source: repair it in Jupyter",
+                                rel, _cell_line(ctx.text(rel) or "", index))
+
+
+def _cell_line(text: str, index: int) -> int | None:
+    seen = -1
+    for number, line in enumerate(text.splitlines(), 1):
+        if '"cell_type"' in line:
+            seen += 1
+            if seen == index:
+                return number
+    return None

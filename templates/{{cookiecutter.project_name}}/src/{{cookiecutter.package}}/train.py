@@ -1,0 +1,117 @@
+"""Train the failure classifier and save it as an MLflow model.
+
+The model is saved under ``models/model`` with ``mlflow.sklearn.save_model``: an
+MLflow model folder (``MLmodel``, the pickled scikit-learn pipeline, its pinned
+requirements and a signature naming the input columns). Load it with
+``mlflow.pyfunc.load_model("models/model")``: ``predict`` returns, for each row,
+the probabilities of [no failure, failure]; column 1 is the failure probability.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import ClassifierMixin
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold, cross_val_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .errors import UserError
+from .features import LABEL, feature_columns
+
+# The model's runtime, pinned like setup.cfg, is recorded with the model: MLflow
+# need not infer it (slow), and a model server installs the same versions.
+PIP_REQUIREMENTS = [
+{%- for name in ("mlflow", "numpy", "pandas", "scikit-learn") %}
+    "{{ name }}=={{ cookiecutter._pins[name] }}",
+{%- endfor %}
+]
+
+
+def build_model(settings: dict[str, Any]) -> Pipeline:
+    """The estimator params.yaml `train` describes (`model` picks the kind)."""
+    kind = settings.get("model", "random_forest")
+    seed = int(settings.get("seed", 0))
+    classifier: ClassifierMixin
+    if kind == "random_forest":
+        classifier = RandomForestClassifier(
+            n_estimators=int(settings["n_estimators"]),
+            max_depth=int(settings["max_depth"]),
+            min_samples_leaf=int(settings["min_samples_leaf"]),
+            class_weight="balanced",  # failures are rare
+            random_state=seed,
+            n_jobs=1,
+        )
+    elif kind == "logistic_regression":
+        classifier = LogisticRegression(class_weight="balanced", max_iter=1000)
+    else:
+        raise UserError(
+            f"unknown train.model {kind!r}: use random_forest or logistic_regression"
+        )
+    return make_pipeline(StandardScaler(), classifier)
+
+
+def cross_validate(
+    model: Pipeline, train: pd.DataFrame, folds: int
+) -> dict[str, float]:
+    """ROC AUC over folds that keep each machine's rows together."""
+    scores = cross_val_score(
+        model,
+        train[feature_columns(train)],
+        train[LABEL],
+        groups=train["machine_id"],
+        cv=GroupKFold(n_splits=folds),
+        scoring="roc_auc",
+    )
+    return {"roc_auc": float(np.mean(scores)), "roc_auc_std": float(np.std(scores))}
+
+
+def fit(model: Pipeline, train: pd.DataFrame) -> Pipeline:
+    return model.fit(train[feature_columns(train)], train[LABEL])
+
+
+def save(model: Pipeline, train: pd.DataFrame, folder: Path) -> None:
+    """Save as an MLflow model whose pyfunc ``predict`` gives the probabilities."""
+    import mlflow.sklearn  # slow to import: only this step needs it
+    from mlflow.models import infer_signature
+
+    features = train[feature_columns(train)]
+    signature = infer_signature(features, model.predict_proba(features.head(5)))
+    if folder.exists():  # MLflow refuses to save into an existing folder
+        shutil.rmtree(folder)
+    mlflow.sklearn.save_model(
+        model,
+        str(folder),
+        signature=signature,
+        pip_requirements=PIP_REQUIREMENTS,
+        pyfunc_predict_fn="predict_proba",
+    )
+
+
+def main(argv: list[str], prog: str) -> int:
+    """The `train` stage: fit on the training set, save the model and CV metrics."""
+    import argparse
+
+    from .params import load_params
+
+    parser = argparse.ArgumentParser(prog=prog, description=main.__doc__)
+    parser.add_argument("train", type=Path, help="training set (CSV)")
+    parser.add_argument("model", type=Path, help="MLflow model folder to write")
+    parser.add_argument("metrics", type=Path, help="cross-validation metrics (JSON)")
+    args = parser.parse_args(argv)
+    settings = load_params()["train"]
+    train = pd.read_csv(args.train)
+    model = build_model(settings)
+    scores = cross_validate(model, train, int(settings["cv_folds"]))
+    save(fit(model, train), train, args.model)
+    args.metrics.parent.mkdir(parents=True, exist_ok=True)
+    args.metrics.write_text(json.dumps({"cv": scores}, indent=2) + "\n", "utf-8")
+    print(f"cross-validated ROC AUC {scores['roc_auc']:.3f}; model in {args.model}")
+    return 0

@@ -1,0 +1,259 @@
+"""Issue 7: the generated onboarding guide builds, follows the answers, and tells the truth.
+
+The guide is a template; the pipeline, the CI files and the project's command line
+are written by other parts of the template. These tests read the rendered files and
+hold the guide to them: every stage and job it names is real (and every real one is
+named), and every command it shows runs in the generated repository's environment.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from conftest import ProjectEnv
+from pyscaffoldext.dsproject_ops.answers import build
+from pyscaffoldext.dsproject_ops.render import render
+
+# The option sets test_generate.py generates too: the session makes each repository once.
+MATRIX = [
+    (),
+    ("--ci", "gitlab", "--no-example"),
+    ("--ci", "github", "--python-version", "3.12"),
+    ("--ci", "none", "--dvc-remote", "s3://bucket/dvc", "--mlflow-tracking-uri",
+     "http://127.0.0.1:5000"),
+]
+GUIDE = ("docs/index.md", "docs/onboarding.md", "docs/howto.md", "docs/ci-cd.md",
+         "docs/glossary.md", "mkdocs.yml")
+# Tools a newcomer installs before the environment exists (the guide says so), or that
+# run outside it (docker, gitlab-ci-local). Everything else must be in the environment.
+OUTSIDE = {"git", "conda", "docker", "gitlab-ci-local", "cd", "export"}
+FENCE = re.compile(r"```bash\n(.*?)```", re.S)
+INLINE = re.compile(r"`([^`\n]+)`")
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+def ignore_tags(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    return None
+
+
+class TolerantLoader(yaml.SafeLoader):
+    """Reads GitLab files that use tags such as ``!reference``."""
+
+
+TolerantLoader.add_multi_constructor("!", ignore_tags)
+
+
+def load(path: Path) -> Any:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=TolerantLoader) or {}
+
+
+def stages(repo: Path) -> set[str]:
+    if not (repo / "dvc.yaml").exists():
+        return set()
+    return set((load(repo / "dvc.yaml").get("stages") or {}))
+
+
+def gitlab_jobs(repo: Path) -> set[str]:
+    path = repo / ".gitlab-ci.yml"
+    if not path.exists():
+        return set()
+    keywords = {"stages", "variables", "default", "include", "workflow", "image", "services",
+                "cache", "before_script", "after_script"}
+    return {k for k, v in load(path).items()
+            if isinstance(v, dict) and k not in keywords and not k.startswith(".")}
+
+
+def github_jobs(repo: Path) -> set[str]:
+    found: set[str] = set()
+    for path in sorted((repo / ".github" / "workflows").glob("*.y*ml")):
+        found |= set(load(path).get("jobs") or {})
+    return found
+
+
+def table_names(markdown: str, heading: str) -> set[str]:
+    """The `code` names in the first column of the table under ``heading``."""
+    match = re.search(rf"^#+ {re.escape(heading)}\n(.*?)(?=^#+ |\Z)", markdown, re.S | re.M)
+    if not match:
+        return set()
+    return set(re.findall(r"^\| `([^`]+)` \|", match.group(1), re.M))
+
+
+def guide_text(repo: Path) -> str:
+    return "\n".join((repo / rel).read_text(encoding="utf-8") for rel in GUIDE)
+
+
+def shown_commands(markdown: str, programs: set[str]) -> list[list[str]]:
+    """Every command the guide shows: code blocks, and inline code naming a program."""
+    lines: list[str] = []
+    for block in FENCE.findall(markdown):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = re.split(r"\s{2,}#", line)[0].strip()
+            if line and not line.startswith("#"):
+                lines.append(line)
+    for span in INLINE.findall(FENCE.sub("", markdown)):
+        if span.split()[0] in programs:
+            lines.append(span)
+    commands: list[list[str]] = []
+    for line in lines:
+        for part in re.split(r"&&|\|\||;|\|", line):
+            words = shlex.split(part)
+            if words:
+                commands.append(words)
+    return commands
+
+
+def subcommand(words: list[str]) -> list[str]:
+    """The program and its subcommand words, up to the first option or argument value."""
+    head = [words[0]]
+    for word in words[1:4]:
+        if word.startswith("-") or any(c in word for c in "=/.:'\"") or word.isupper():
+            break
+        head.append(word)
+    return head
+
+
+# ------------------------------------------------------------------------- tests
+
+
+@pytest.mark.parametrize("options", MATRIX, ids=lambda o: " ".join(o) or "defaults")
+def test_docs_build_offline_with_warnings_as_errors(
+    generate: Callable[..., Path], project_env: ProjectEnv, tmp_path: Path,
+    options: tuple[str, ...],
+) -> None:
+    repo = generate(*options)
+    pinned = yaml.safe_load((repo / "environment.yml").read_text())["dependencies"]
+    mkdocs_pin = next(d for d in pinned if isinstance(d, str) and d.startswith("mkdocs=="))
+    done = project_env.run(["mkdocs", "--version"], cwd=repo)
+    assert f"version {mkdocs_pin.split('==')[1]} " in done.stdout, (mkdocs_pin, done.stdout)
+    done = project_env.run(["mkdocs", "build", "--strict", "-d", tmp_path / "site"], cwd=repo)
+    assert "WARNING" not in done.stderr, done.stderr
+    for page in ("onboarding", "howto", "ci-cd", "glossary"):
+        assert (tmp_path / "site" / page / "index.html").is_file()
+
+
+def test_docs_build_fails_on_a_broken_link(
+    generate: Callable[..., Path], copy_repo: Callable[[Path], Path], project_env: ProjectEnv,
+    tmp_path: Path,
+) -> None:
+    """The strictness is real: a warning (here a link to a missing page) fails the build."""
+    repo = copy_repo(generate())
+    with open(repo / "docs" / "howto.md", "a", encoding="utf-8") as fh:
+        fh.write("\nSee [the missing page](missing.md).\n")
+    done = project_env.run(["mkdocs", "build", "-d", tmp_path / "site"], cwd=repo, check=False)
+    assert done.returncode != 0 and "missing.md" in done.stderr, done.stderr
+
+
+def _rendered(**options: Any) -> dict[str, str]:
+    tree = render(build("demo", **options))
+    return {rel: tree[rel] for rel in GUIDE}
+
+
+def test_the_guide_follows_the_ci_choice() -> None:
+    guides = {ci: "\n".join(_rendered(ci=ci).values()) for ci in ("both", "gitlab", "github", "none")}
+    assert len(set(guides.values())) == 4
+    for ci, text in guides.items():
+        assert ("## GitLab CI" in text) == (ci in ("gitlab", "both")), ci
+        assert (".gitlab-ci.yml" in text) == (ci in ("gitlab", "both")), ci
+        assert ("## GitHub Actions" in text) == (ci in ("github", "both")), ci
+        assert (".github/workflows" in text) == (ci in ("github", "both")), ci
+        assert ("no CI configuration" in text) == (ci == "none"), ci
+
+
+def test_the_guide_names_the_configured_remote_and_tracking_store() -> None:
+    default = "\n".join(_rendered().values())
+    other = "\n".join(_rendered(dvc_remote="ssh://alice:s3cret@nas.local/srv/dvc",
+                                mlflow_tracking_uri="http://mlflow.local:5000").values())
+    assert "`../demo-dvc-remote`" in default and "nas.local" not in default
+    assert "`ssh://alice@nas.local/srv/dvc`" in other and "../demo-dvc-remote" not in other
+    assert "s3cret" not in other, "a password must never reach a tracked file"
+    assert "mlflow ui --backend-store-uri sqlite:///mlflow.db" in default
+    assert "`http://mlflow.local:5000`" in other and "mlflow ui" not in other
+
+
+def test_the_guide_follows_the_example_switch() -> None:
+    with_example = _rendered()["docs/onboarding.md"]
+    without = _rendered(example=False)["docs/onboarding.md"]
+    assert with_example != without
+    assert table_names(with_example, "The pipeline")
+    assert not table_names(without, "The pipeline")
+    assert "generated without the example" in without
+
+
+@pytest.mark.parametrize("options", MATRIX, ids=lambda o: " ".join(o) or "defaults")
+def test_the_guide_names_exactly_the_real_stages_and_jobs(
+    generate: Callable[..., Path], options: tuple[str, ...]
+) -> None:
+    repo = generate(*options)
+    onboarding = (repo / "docs" / "onboarding.md").read_text(encoding="utf-8")
+    cicd = (repo / "docs" / "ci-cd.md").read_text(encoding="utf-8")
+    assert table_names(onboarding, "The pipeline") == stages(repo)
+    assert table_names(cicd, "GitLab CI") == gitlab_jobs(repo)
+    assert table_names(cicd, "GitHub Actions") == github_jobs(repo)
+
+
+@pytest.mark.parametrize("options", MATRIX[:2] + MATRIX[3:], ids=lambda o: " ".join(o) or "defaults")
+def test_every_command_the_guide_shows_exists_in_the_repository(
+    generate: Callable[..., Path], copy_repo: Callable[[Path], Path], project_env: ProjectEnv,
+    options: tuple[str, ...],
+) -> None:
+    repo = copy_repo(generate(*options))
+    project_env.install(repo)  # the console scripts of this repository
+    env = project_env.env()
+    project = repo.name
+    programs = {"dvc", "pre-commit", "pytest", "pip", "mlflow", "mkdocs", "papermill",
+                "python", project} | OUTSIDE
+    commands = shown_commands(guide_text(repo), programs)
+    assert len(commands) > 20
+    real_stages = stages(repo)
+    added = {w[i + 1] for w in commands for i, x in enumerate(w[:-1]) if x == "-n"}
+    params = yaml.safe_load((repo / "params.yaml").read_text()) if (repo / "params.yaml").exists() else {}
+    hooks = {h["id"] for r in load(repo / ".pre-commit-config.yaml")["repos"] for h in r["hooks"]}
+    env_name = yaml.safe_load((repo / "environment.yml").read_text())["name"]
+    checked: set[tuple[str, ...]] = set()
+    for words in commands:
+        program = words[0]
+        if program in OUTSIDE:
+            if program == "git":
+                done = project_env.run(["git", words[1], "-h"], cwd=repo, check=False)
+                assert "is not a git command" not in done.stderr, words
+            if words[:2] == ["conda", "activate"]:
+                assert words[2] == env_name, words
+            continue
+        assert shutil.which(program, path=env["PATH"]), f"{program} is not installed: {words}"
+        if words[:2] == ["dvc", "repro"] and len(words) > 2:
+            assert words[2] in real_stages | added, f"no stage {words[2]!r}: {words}"
+        if words[:3] == ["dvc", "exp", "run"] and "-S" in words:
+            key = words[words.index("-S") + 1].split("=")[0]
+            assert key == "KEY" or _has_key(params, key), f"no parameter {key!r}: {words}"
+        if words[:2] == ["pre-commit", "run"] and len(words) > 2 and not words[2].startswith("-"):
+            assert words[2] in hooks, words
+        if words[:3] == ["dvc", "remote", "modify"]:
+            name = next(w for w in words[3:] if not w.startswith("-"))
+            assert f'remote "{name}"' in (repo / ".dvc" / "config").read_text(), words
+        if program == "pytest":
+            for arg in words[1:]:
+                if arg.startswith("tests/"):
+                    assert (repo / arg).exists(), words
+        head = tuple(subcommand(words))
+        if head not in checked:
+            checked.add(head)
+            done = project_env.run([*head, "--help"], cwd=repo, check=False, timeout=120)
+            assert done.returncode == 0, f"{' '.join(head)} --help failed:\n{done.stderr[-2000:]}"
+
+
+def _has_key(params: Any, dotted: str) -> bool:
+    node = params
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
