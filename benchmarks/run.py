@@ -100,7 +100,7 @@ def measure(bench: Bench, cwd: Path) -> tuple[float, float, subprocess.Completed
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(bench.argv, cwd=cwd, env={**base_env(), **bench.env},
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=TIMEOUT)
+                          capture_output=True, timeout=TIMEOUT)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -239,8 +239,8 @@ def build_benches(args: argparse.Namespace, work: Path) -> list[Bench]:
     ]
     if not args.quick:
         peer = peer_env(cache)
-        benches.append(Bench("putup --dsproject x (peer)", [str(peer / "putup"), "--dsproject", "x"],
-                             fresh_dir(work, "peer")))
+        benches.append(Bench("putup --dsproject x (peer)",
+                             [str(peer / "putup"), "--dsproject", "x"], fresh_dir(work, "peer")))
         benches.append(Bench("putup x (plain PyScaffold)", [str(putup), "x"],
                              fresh_dir(work, "plain")))
 
@@ -305,7 +305,8 @@ def run_all(benches: list[Bench], runs: int) -> None:
             cwd = bench.prepare(run)
             wall, cpu, done = measure(bench, cwd)
             if done.returncode != 0:
-                last = (done.stderr.decode(errors="replace").strip().splitlines() or [""])[-1]
+                said = (done.stderr or done.stdout).decode(errors="replace").strip()
+                last = (said.splitlines() or [""])[-1]
                 bench.problem = f"failed (exit {done.returncode}): {last[:120]}"
                 continue
             if run >= 0:

@@ -94,7 +94,9 @@ def old_history(old_template: OldTemplate, monkeypatch: pytest.MonkeyPatch) -> O
 
 
 def old_answers(**values: Any) -> Answers:
-    return with_template_version(build("demo", author="Ann", email="ann@example.com", **values), OLD)
+    return with_template_version(
+        build("demo", author="Ann", email="ann@example.com", **values), OLD
+    )
 
 
 def make_old_repo(old: OldTemplate, target: Path, **values: Any) -> Path:
@@ -105,9 +107,7 @@ def make_old_repo(old: OldTemplate, target: Path, **values: Any) -> Path:
 
 
 def git(repo: Path, *args: str, check: bool = True) -> str:
-    done = subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, env=base_env()
-    )
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, env=base_env())
     if check and done.returncode != 0:
         raise AssertionError(f"git {' '.join(args)}: {done.stderr}")
     return done.stdout
@@ -116,20 +116,39 @@ def git(repo: Path, *args: str, check: bool = True) -> str:
 def commit_all(repo: Path, message: str = "my edits") -> None:
     git(repo, "add", "-A")
     env = base_env()
-    env.update(GIT_AUTHOR_NAME="U", GIT_AUTHOR_EMAIL="u@x", GIT_COMMITTER_NAME="U",
-               GIT_COMMITTER_EMAIL="u@x")
+    env.update(
+        GIT_AUTHOR_NAME="U",
+        GIT_AUTHOR_EMAIL="u@x",
+        GIT_COMMITTER_NAME="U",
+        GIT_COMMITTER_EMAIL="u@x",
+    )
     subprocess.run(
-        ["git", "-c", "commit.gpgsign=false", "commit", "-q", "--no-verify", "-m", message],
-        cwd=repo, check=True, env=env, capture_output=True,
+        [
+            "git",
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "-q",
+            "--no-verify",
+            "--allow-empty",
+            "-m",
+            message,
+        ],
+        cwd=repo,
+        check=True,
+        env=env,
+        capture_output=True,
     )
 
 
-def dsops(
-    old: OldTemplate, repo: Path, *args: str, **env: str
-) -> subprocess.CompletedProcess[str]:
+def dsops(old: OldTemplate, repo: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(BIN / "dsops"), "upgrade", *args],
-        cwd=repo, capture_output=True, text=True, env=old.env(**env), timeout=300,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=old.env(**env),
+        timeout=300,
     )
 
 
@@ -166,7 +185,7 @@ def classes(output: str) -> dict[str, str]:
         stripped = line.strip()
         for kind in CLASSES:
             if line.startswith("  ") and stripped.startswith(kind + " "):
-                path = stripped[len(kind):].strip().split(" ")[0].rstrip(":")
+                path = stripped[len(kind) :].strip().split(" ")[0].rstrip(":")
                 found[path] = kind
     return found
 

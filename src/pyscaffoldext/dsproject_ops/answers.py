@@ -41,6 +41,8 @@ DVC_SCHEMES = frozenset(
         "gdrive",
     }
 )
+# Remote types whose DVC configuration takes a ``password`` (written to config.local).
+PASSWORD_SCHEMES = frozenset({"ssh", "http", "https", "webdav", "webdavs"})
 MLFLOW_SCHEMES = frozenset(
     {"sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks", "file"}
 )
@@ -294,7 +296,19 @@ def check_dvc_remote(remote: str) -> str:
             )
         if not parts.netloc:
             raise DsopsError(f"invalid --dvc-remote {remote!r}: the URL names no host or bucket")
+        if parts.password is not None and parts.scheme.lower() not in PASSWORD_SCHEMES:
+            # Not echoed: the value holds a secret.
+            raise DsopsError(
+                f"invalid --dvc-remote: {parts.scheme}:// remotes take no password in the URL; "
+                "give the URL without it and set credentials with "
+                "`dvc remote modify --local default ...`"
+            )
         return value
+    if re.match(r"^[^/\s:@]+@[^/\s:]+:", value):
+        raise DsopsError(
+            f"invalid --dvc-remote {remote!r}: an scp-style address; "
+            "write it as ssh://user@host/path"
+        )
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", value):
         raise DsopsError(
             f"invalid --dvc-remote {remote!r}: neither a URL (scheme://host/path) nor a folder path"

@@ -84,6 +84,10 @@ class DsprojectOps(Extension):  # type: ignore[misc]  # PyScaffold is untyped
         pipeline = self.unregister(pipeline, "pyscaffold.structure:create_structure")
         pipeline = self.unregister(pipeline, "pyscaffold.actions:init_git")
         pipeline = self.register(pipeline, actions.write_project, after="version_migration")
+        # A freshly generated tree must pass `dsops validate`: findings are a template bug.
+        from .validate.action import validate_generated
+
+        pipeline = self.register(pipeline, validate_generated, after="write_project")
         # `putup --update` is our three-way upgrade (inside write_project): PyScaffold's
         # migration would rewrite setup.cfg behind its back (and record our options).
         pipeline = self.unregister(pipeline, "pyscaffold.update:version_migration")

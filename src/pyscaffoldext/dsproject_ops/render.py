@@ -72,7 +72,7 @@ def context(answers: Answers, root: Path | None = None) -> dict[str, Any]:
         data[key] = default if key.startswith("_") else given.get(key, default)
     for key, raw in spec.items():
         if key.startswith("__"):
-            data[key] = env.from_string(raw).render(cookiecutter=data)
+            data[key] = _compiled(env, raw).render(cookiecutter=data)
     return {"cookiecutter": data}
 
 
@@ -87,7 +87,7 @@ def render(answers: Answers, root: Path | None = None) -> Tree:
     for source in _template_files(str(base)):
         rel = source.split("/", 1)[1]
         # Most paths hold no Jinja: compiling each would cost more than all the rest.
-        path = env.from_string(rel).render(ctx) if "{" in rel else rel
+        path = _compiled(env, rel).render(ctx) if "{" in rel else rel
         if not _wanted(path, features, env, ctx):
             continue
         if any(fnmatch.fnmatch(rel, pattern) for pattern in verbatim):
@@ -106,11 +106,23 @@ def wanted_paths(answers: Answers, paths: list[str], root: Path | None = None) -
     return [p for p in paths if _wanted(p, features, env, ctx)]
 
 
+# Compiling is most of a render's cost, and `dsops upgrade` renders twice: each
+# distinct snippet (a `__` key, a path, a `_features` condition) is compiled once.
+@lru_cache(maxsize=None)
+def _compiled(env: jinja2.Environment, source: str) -> jinja2.Template:
+    return env.from_string(source)
+
+
+@lru_cache(maxsize=None)
+def _expression(env: jinja2.Environment, condition: str) -> Any:
+    return env.compile_expression(condition)
+
+
 def _wanted(
     path: str, features: dict[str, str], env: jinja2.Environment, ctx: dict[str, Any]
 ) -> bool:
     for pattern, condition in features.items():
-        if fnmatch.fnmatch(path, pattern) and not env.compile_expression(condition)(**ctx):
+        if fnmatch.fnmatch(path, pattern) and not _expression(env, condition)(**ctx):
             return False
     return True
 

@@ -25,6 +25,8 @@ from .facts import Facts, load_yaml
 
 OK, MISSING, SKIPPED, UNCHECKED = "ok", "missing", "skipped", "unchecked"
 TIMEOUT = 3.0  # seconds for a network probe: a doctor must not hang
+# A store that always works: a SQLite file in the home folder.
+LOCAL_STORE = "export MLFLOW_TRACKING_URI=sqlite:///$HOME/mlflow.db"
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,8 @@ def packages(facts: Facts, environ: Env) -> Check:
         elif version and op in ("==", "=") and not _matches(have, op, version):
             wrong.append(f"{dist} {have} (pinned {version})")
     if wrong:
-        return Check(name, MISSING, f"{python}: " + ", ".join(wrong), fix)
+        more = f" and {len(wrong) - 5} more" if len(wrong) > 5 else ""
+        return Check(name, MISSING, f"{python}: " + ", ".join(wrong[:5]) + more, fix)
     origin = probe.get("origin")
     if package and (not origin or not _inside(Path(origin), facts.root)):
         where = f"from {Path(origin).parent}" if origin else "not importable"
@@ -259,7 +262,8 @@ def dvc_remote(facts: Facts, environ: Env) -> Check:
         return Check(name, MISSING, "no default remote: `dvc push` and `dvc pull` have "
                      "nowhere to go", "dvc remote add -d storage /path/to/shared/folder")
     if remote.local:
-        return _folder(name, f"remote {remote.name!r}", remote.path(facts.root))
+        return _folder(name, f"remote {remote.name!r}", remote.path(facts.root),
+                       elsewhere=f"dvc remote modify {remote.name} url /a/writable/folder")
     parts = urlsplit(remote.url)
     scheme = parts.scheme.lower()
     ports = {"ssh": 22, "sftp": 22, "http": 80, "https": 443, "webdav": 80, "webdavs": 443}
@@ -283,10 +287,11 @@ def mlflow_store(facts: Facts, environ: Env) -> Check:
     if uri.startswith(("http://", "https://")):
         return _server(name, uri)
     if uri.startswith("sqlite:///"):
-        return _database(name, _local(facts.root, uri[len("sqlite:///"):]))
+        return _database(name, _local(facts.root, uri[len("sqlite:///"):]), LOCAL_STORE)
     if uri.startswith("file:") or ":" not in uri.split("/")[0]:
         path = uri[len("file://"):] if uri.startswith("file://") else uri.removeprefix("file:")
-        return _folder(name, "tracking folder", _local(facts.root, path), create_ok=True)
+        return _folder(name, "tracking folder", _local(facts.root, path), create_ok=True,
+                       elsewhere=LOCAL_STORE)
     return Check(name, UNCHECKED, f"{uri}: this kind of store is not checked; "
                  "`mlflow experiments search` tells whether it answers")
 
@@ -296,7 +301,8 @@ def _local(root: Path, path: str) -> Path:
     return target if target.is_absolute() else root / target
 
 
-def _folder(name: str, label: str, path: Path, create_ok: bool = False) -> Check:
+def _folder(name: str, label: str, path: Path, create_ok: bool = False,
+            elsewhere: str = "") -> Check:
     quoted = shlex.quote(str(path))
     if not path.exists():
         if create_ok and _writable(path.parent):
@@ -305,16 +311,21 @@ def _folder(name: str, label: str, path: Path, create_ok: bool = False) -> Check
     if not path.is_dir():
         return Check(name, MISSING, f"{label} {path} is a file, not a folder",
                      f"mv {quoted} {quoted}.bak && mkdir -p {quoted}")
+    if _read_only_mount(path):
+        return Check(name, MISSING, f"{label} {path} is on a read-only file system", elsewhere)
     if not _writable(path):
         return Check(name, MISSING, f"{label} {path} is not writable", f"chmod u+w {quoted}")
     return Check(name, OK, f"{label} {path} exists and is writable")
 
 
-def _database(name: str, path: Path) -> Check:
+def _database(name: str, path: Path, elsewhere: str) -> Check:
     folder = path.parent
     if not folder.is_dir():
         return Check(name, MISSING, f"folder {folder} of the SQLite store does not exist",
                      f"mkdir -p {shlex.quote(str(folder))}")
+    if _read_only_mount(folder):
+        return Check(name, MISSING, f"{path} is on a read-only file system: runs cannot be "
+                     "logged", elsewhere)
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
         return Check(name, MISSING, f"{path} is read-only: runs cannot be logged",
                      f"chmod u+w {shlex.quote(str(path))}")
@@ -324,6 +335,13 @@ def _database(name: str, path: Path) -> Check:
                      f"chmod u+w {shlex.quote(str(folder))}")
     state = "exists" if path.exists() else "will be created by the first run"
     return Check(name, OK, f"sqlite:///{path} {state} and is writable")
+
+
+def _read_only_mount(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def _writable(path: Path) -> bool:

@@ -150,16 +150,20 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
     answers: Answers
     if from_version is not None and setup_cfg is not None:
         answers = recorded_answers(setup_cfg)
-        base = render(answers, root=history.template_for(from_version))
+        base_root: Path | None = history.template_for(from_version)
+        base = render(answers, root=base_root)
         labels = Labels("yours", f"template {from_version}", f"template {to_version}")
     else:
         packages = [
             p.split("/")[1] for p in _tracked_glob(repo, "src/*/__init__.py") if p.count("/") == 2
         ]
         answers = infer_answers(repo.root.name, lambda rel: _read_tracked(repo, rel), packages)
-        base = {}
+        base, base_root = {}, None
         labels = Labels("yours", "nothing (adopted)", f"template {to_version}")
-    theirs = render(with_template_version(answers, to_version), root=to_root)
+    # Same template, same answers: the same tree (the version only names the commit), so
+    # an upgrade with nothing to do renders once.
+    same = base_root is not None and base_root == to_root
+    theirs = base if same else render(with_template_version(answers, to_version), root=to_root)
     paths = sorted(set(base) | set(theirs))
     tracked = _tracked(repo, paths)
     ours = {p: _read(repo, p) for p in tracked}

@@ -175,6 +175,26 @@ def snapshot(root: Path | None = None, into: Path | None = None) -> Path:
     return target
 
 
+def problems(root: Path | None = None, folder: Path | None = None) -> list[str]:
+    """What is wrong with the archive folder against the template tree at ``root``:
+    the templates changed while an archive of their ``_template_version`` exists
+    (bump the version), or an archive is newer than the templates."""
+    root = root or template_root()
+    folder = folder or HISTORY_DIR
+    version = current_version(root)
+    found = []
+    for archive in sorted(folder.glob("*.tar.gz")):
+        archived = archive.name[: -len(".tar.gz")]
+        if archived == version and digest(archive_files(archive)) != digest(tree_files(root)):
+            found.append(
+                f"the templates changed but _template_version is still {version}, which "
+                f"{archive.name} archives: bump it and describe the change in CHANGELOG.rst"
+            )
+        elif version_key(archived) > version_key(version):
+            found.append(f"{archive.name} is newer than the templates ({version})")
+    return found
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pyscaffoldext.dsproject_ops.upgrade.history",

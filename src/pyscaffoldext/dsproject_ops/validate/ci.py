@@ -272,6 +272,7 @@ class CommandsExist(Check):
     code = "CI007"
     family = "ci"
     summary = "files and commands the CI jobs call exist"
+    needs = ("setup.cfg", "pyproject.toml", "dvc.yaml")
 
     def applies(self, ctx: Context) -> bool:
         return ctx.is_file(GITLAB) or bool(ctx.workflows())

@@ -126,6 +126,11 @@ class Context:
         """The repository's files: what git tracks, else a walk that skips tool folders."""
         if self.git_index is not None:
             return [p for p in sorted(self.git_index) if os.path.lexists(self.root / p)]
+        return self.worktree
+
+    @cached_property
+    def worktree(self) -> list[str]:
+        """Every file on disk, tracked or not, outside tool folders and data/."""
         found: list[str] = []
         for folder, dirs, names in os.walk(self.root):
             rel_folder = os.path.relpath(folder, self.root).replace(os.sep, "/")
@@ -212,15 +217,21 @@ class Context:
         if text is None:
             return None
         current = None
+        key_indent = -1  # a line indented deeper than the last key continues its value
         for number, line in enumerate(text.splitlines(), 1):
             stripped = line.strip()
+            indent = len(line) - len(line.lstrip())
+            if not stripped or stripped.startswith(("#", ";")):
+                continue
             if stripped.startswith("[") and stripped.endswith("]"):
                 current = stripped[1:-1].strip()
+                key_indent = -1
                 if key is None and current == section:
                     return number
-            elif current == section and key is not None and not line[:1].isspace():
+            elif key_indent < 0 or indent <= key_indent:
+                key_indent = indent
                 name = re.split(r"[=:]", stripped, maxsplit=1)[0].strip()
-                if name == key:
+                if current == section and name == key:
                     return number
         return None
 

@@ -265,7 +265,12 @@ class CopySources(_Docker):
                         c in path for c in "*?[") else None
                     if matches is None and _produced(ctx, path):
                         continue
-                    if matches is None and not ctx.exists(path):
+                    if matches is None and not ctx.exists(path) and ctx.git_ignored(path):
+                        yield Issue(f"{ins.keyword} source {source} is generated (git-ignored) "
+                                    "but no dvc.yaml stage produces it: add the stage, or "
+                                    "`dvc add` it, so CI can build the image", rel, ins.line,
+                                    severity="warning")
+                    elif matches is None and not ctx.exists(path):
                         yield Issue(f"{ins.keyword} source {source} does not exist", rel, ins.line)
                     elif matches == []:
                         yield Issue(f"{ins.keyword} source {source} matches no file", rel, ins.line)

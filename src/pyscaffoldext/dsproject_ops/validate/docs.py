@@ -64,6 +64,7 @@ class ReadmeCommandsExist(Check):
     family = "docs"
     summary = "commands the README tells users to run exist"
     severity = "error"
+    needs = ("setup.cfg", "pyproject.toml", "dvc.yaml")
 
     def applies(self, ctx: Context) -> bool:
         return ctx.is_file(README)

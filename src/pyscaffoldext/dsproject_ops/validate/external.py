@@ -112,13 +112,13 @@ class GitlabCiLocal(Check):
             yield Issue(f"gitlab-ci-local refuses the pipeline: {message}", ".gitlab-ci.yml")
 
 
-class DvcStageList(Check):
-    """DVC's own reading of ``dvc.yaml`` (``dvc stage list --all``), which validates
-    the file against DVC's schema with line and column."""
+class DvcDag(Check):
+    """DVC's own reading of ``dvc.yaml`` (``dvc dag``), which validates the file
+    against DVC's schema (types of every key) with line and column, and the graph."""
 
     code = "EXT004"
     family = "external"
-    summary = "dvc stage list"
+    summary = "dvc dag"
     tool = "dvc"
 
     def applies(self, ctx: Context) -> bool:
@@ -126,11 +126,12 @@ class DvcStageList(Check):
 
     def run(self, ctx: Context) -> Iterable[Issue]:
         exe = _which("dvc")
-        done = _run([exe, "stage", "list", "--all"], ctx.root)
+        done = _run([exe, "dag"], ctx.root)
         if done.returncode != 0:
             text = done.stderr or done.stdout
             where = re.search(r"line (\d+), column (\d+)", text)
-            message = " ".join(text.split())[:500]
+            lines = [line.strip() for line in text.splitlines() if line.strip()]
+            message = " ".join(lines[:2])[:500]
             yield Issue(f"dvc refuses dvc.yaml: {message}", "dvc.yaml",
                         int(where.group(1)) if where else None,
                         int(where.group(2)) if where else None)

@@ -91,7 +91,7 @@ class MergeLeftovers(Check):
     severity = "warning"
 
     def run(self, ctx: Context) -> Iterable[Issue]:
-        for rel in ctx.files:
+        for rel in ctx.worktree:  # leftovers are usually untracked
             if rel.endswith((".rej", ".orig", ".porig")):
                 yield Issue(f"{rel} is left over from a patch or merge: apply it by hand, "
                             "then delete it", rel)

@@ -34,6 +34,10 @@ PIP_REQUIREMENTS = [
 {%- endfor %}
 ]
 
+# MLflow saves scikit-learn models with skops, which loads only the types it is told
+# to trust: these are the trees of our own random forest.
+SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
+
 
 def build_model(settings: dict[str, Any]) -> Pipeline:
     """The estimator params.yaml `train` describes (`model` picks the kind)."""
@@ -92,6 +96,7 @@ def save(model: Pipeline, train: pd.DataFrame, folder: Path) -> None:
         signature=signature,
         pip_requirements=PIP_REQUIREMENTS,
         pyfunc_predict_fn="predict_proba",
+        skops_trusted_types=SKOPS_TRUSTED_TYPES,
     )
 
 

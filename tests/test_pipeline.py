@@ -1,0 +1,608 @@
+"""Issue 3: the generated repository trains, versions and tracks.
+
+One generated repository is reproduced once for the module (``reproduced``); its state
+right after that first ``dvc repro`` is kept as a snapshot that tests needing to change
+things copy. Services (an MLflow server, an OpenSSH server) are started on 127.0.0.1
+by the tests and stopped by them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import secrets
+import tempfile
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import pytest
+import yaml
+from conftest import BIN, ProjectEnv, base_env, putup, run
+
+pytestmark = pytest.mark.e2e
+
+STAGES = ("get_data", "eda", "check_data", "process", "split", "train", "evaluate", "log")
+LOG = Path("reports/experiments.csv")
+# The CSV columns PRODUCT.md lists (metric columns are checked separately).
+LOG_COLUMNS = (
+    "date",
+    "commit",
+    "model",
+    "parameters",
+    "train_rows",
+    "train_data",
+    "validation",
+    "test_rows",
+    "test_data",
+    "outputs",
+    "description",
+)
+GIT_ID = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
+
+
+def rows(repo: Path) -> list[dict[str, str]]:
+    with open(repo / LOG, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def outputs(repo: Path) -> dict[str, str]:
+    """sha256 of every file under every output recorded in dvc.lock."""
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    digests: dict[str, str] = {}
+    for stage in lock["stages"].values():
+        for out in stage.get("outs", []):
+            path = repo / out["path"]
+            files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+            for file in files:
+                digests[str(file.relative_to(repo))] = hashlib.sha256(file.read_bytes()).hexdigest()
+    return digests
+
+
+def lock_md5(repo: Path, path: str) -> str:
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    for stage in lock["stages"].values():
+        for out in stage.get("outs", []):
+            if out["path"] == path:
+                return str(out["md5"])
+    raise AssertionError(f"{path} is no output in dvc.lock")
+
+
+def commit_all(repo: Path, message: str) -> None:
+    run(["git", "add", "-A"], cwd=repo)
+    run(["git", *GIT_ID, "commit", "-q", "--no-verify", "-m", message], cwd=repo)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Reproduced:
+    repo: Path
+    snapshot: Path  # the repository right after the first repro, committed
+    first: subprocess.CompletedProcess[str]
+    second: subprocess.CompletedProcess[str]
+    rows: tuple[int, int, int]  # CSV rows: before, after the first, after the second repro
+    head: str
+
+
+@pytest.fixture(scope="module")
+def reproduced(
+    generate: Callable[..., Path],
+    project_env: ProjectEnv,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Reproduced:
+    repo = tmp_path_factory.mktemp("pipeline") / "demo"
+    shutil.copytree(generate(), repo, symlinks=True)
+    project_env.install(repo)
+    head = run(["git", "rev-parse", "HEAD"], cwd=repo).stdout.strip()
+    before = len(rows(repo))
+    first = project_env.run(["dvc", "repro"], cwd=repo)
+    after_first = len(rows(repo))
+    second = project_env.run(["dvc", "repro"], cwd=repo)
+    after_second = len(rows(repo))
+    commit_all(repo, "First training run")
+    snapshot = tmp_path_factory.mktemp("snapshot") / "demo"
+    shutil.copytree(repo, snapshot, symlinks=True)
+    return Reproduced(
+        repo, snapshot, first, second, (before, after_first, after_second), head
+    )
+
+
+@pytest.fixture()
+def trained_copy(reproduced: Reproduced, tmp_path: Path) -> Path:
+    """A private copy of the repository as the first repro left it."""
+    target = tmp_path / "demo"
+    shutil.copytree(reproduced.snapshot, target, symlinks=True)
+    return target
+
+
+# --- 1. dvc repro, again, dvc exp run ----------------------------------------------
+
+
+def test_repro_runs_every_stage_from_scratch(reproduced: Reproduced) -> None:
+    stages = list(yaml.safe_load((reproduced.repo / "dvc.yaml").read_text())["stages"])
+    assert stages == list(STAGES)
+    for stage in STAGES:
+        assert f"Running stage '{stage}'" in reproduced.first.stdout, stage
+    assert set(outputs(reproduced.snapshot)) >= {
+        "data/raw/sensors.csv",
+        "data/interim/features.csv",
+        "data/processed/train.csv",
+        "data/processed/test.csv",
+        "models/model/MLmodel",
+        "reports/eda.ipynb",
+        "reports/data_quality.json",
+        "reports/metrics.json",
+        "reports/train_metrics.json",
+        "reports/model_quality.md",
+        "reports/plots/roc.csv",
+        "reports/figures/roc.png",
+    }
+
+
+def test_second_repro_does_nothing(reproduced: Reproduced) -> None:
+    assert "Running stage" not in reproduced.second.stdout
+    assert "Data and pipelines are up to date" in reproduced.second.stdout
+
+
+def test_outputs_are_dvc_s_and_the_csv_log_is_git_s(reproduced: Reproduced) -> None:
+    tracked = set(run(["git", "ls-files"], cwd=reproduced.snapshot).stdout.split())
+    assert not set(outputs(reproduced.snapshot)) & tracked
+    assert {"dvc.lock", str(LOG)} <= tracked
+    assert run(["git", "status", "--porcelain"], cwd=reproduced.snapshot).stdout == ""
+
+
+def test_metrics_and_plots_are_declared(
+    reproduced: Reproduced, project_env: ProjectEnv
+) -> None:
+    shown = json.loads(
+        project_env.run(["dvc", "metrics", "show", "--json"], cwd=reproduced.snapshot).stdout
+    )
+    metrics = shown[""]["data"]["reports/metrics.json"]["data"]["test"]
+    assert 0.5 < metrics["roc_auc"] <= 1
+    plots = project_env.run(["dvc", "plots", "show", "--json"], cwd=reproduced.snapshot).stdout
+    assert "reports/plots/roc.csv" in plots and "reports/figures/roc.png" in plots
+
+
+def test_model_is_an_mlflow_model_that_outputs_failure_probabilities(
+    reproduced: Reproduced,
+) -> None:
+    import mlflow.pyfunc
+    import pandas as pd
+
+    model = mlflow.pyfunc.load_model(str(reproduced.snapshot / "models" / "model"))
+    columns = model.metadata.get_input_schema().input_names()
+    assert "vibration" in columns and "failure" not in columns
+    test = pd.read_csv(reproduced.snapshot / "data" / "processed" / "test.csv")
+    predicted = model.predict(test[columns].head(20))
+    assert predicted.shape == (20, 2)
+    assert ((predicted >= 0) & (predicted <= 1)).all()
+    requirements = (reproduced.snapshot / "models/model/requirements.txt").read_text()
+    assert re.search(r"^scikit-learn==[\d.]+$", requirements, re.M)
+
+
+def test_csv_log_gains_one_complete_row_per_training_run(reproduced: Reproduced) -> None:
+    before, after_first, after_second = reproduced.rows
+    assert (after_first, after_second) == (before + 1, before + 1)
+    row = rows(reproduced.snapshot)[-1]
+    assert set(LOG_COLUMNS) <= set(row)
+    assert {"test_roc_auc", "cv_roc_auc", "test_precision", "test_recall"} <= set(row)
+    assert all(value.strip() for value in row.values()), row
+    assert row["commit"] == reproduced.head
+    assert lock_md5(reproduced.snapshot, "data/processed/train.csv") in row["train_data"]
+    assert json.loads(row["parameters"])["n_estimators"] > 0
+    achieved = json.loads((reproduced.snapshot / "reports/metrics.json").read_text())
+    assert float(row["test_roc_auc"]) == pytest.approx(achieved["test"]["roc_auc"])
+
+
+# --- 4. MLflow: the SQLite store, then a real tracking server ---------------------
+
+
+def test_sqlite_store_holds_the_run_with_its_metrics(reproduced: Reproduced) -> None:
+    from mlflow.tracking import MlflowClient
+
+    repo = reproduced.snapshot
+    assert (repo / "mlflow.db").is_file()
+    assert run(["git", "check-ignore", "-q", "mlflow.db"], cwd=repo).returncode == 0
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("demo")
+    assert experiment is not None
+    found = client.search_runs([experiment.experiment_id])
+    assert len(found) == 1
+    data = found[0].data
+    achieved = json.loads((repo / "reports/metrics.json").read_text())["test"]
+    assert data.metrics["test_roc_auc"] == pytest.approx(achieved["roc_auc"])
+    assert data.params["train.n_estimators"] == str(
+        yaml.safe_load((repo / "params.yaml").read_text())["train"]["n_estimators"]
+    )
+    assert data.tags["mlflow.source.git.commit"] == reproduced.head
+    assert data.tags["data_version.train"] == lock_md5(repo, "data/processed/train.csv")
+    artifacts = [a.path for a in client.list_artifacts(found[0].info.run_id, "model")]
+    assert "model/MLmodel" in artifacts
+
+
+@dataclass(frozen=True)
+class ServedExperiment:
+    repo: Path
+    url: str
+    runs: list[dict[str, Any]]
+    artifacts: list[str]
+    exp_show: list[dict[str, Any]]
+    metrics_diff: str
+    rows: tuple[int, int]
+
+
+def _get(url: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = json.dumps(data).encode() if data is not None else None
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        result: dict[str, Any] = json.loads(response.read() or b"{}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``mlflow server`` on 127.0.0.1; stopped by its process id."""
+    folder = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    log = open(folder / "server.log", "w")
+    proc = subprocess.Popen(
+        [
+            BIN / "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{folder / 'server.db'}",
+            "--artifacts-destination",
+            str(folder / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=folder,
+        env=base_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its workers share its process group
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"mlflow server exited:\n{(folder / 'server.log').read_text()}")
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"mlflow server not up:\n{(folder / 'server.log').read_text()}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def served_experiment(
+    reproduced: Reproduced, project_env: ProjectEnv, mlflow_server: str
+) -> ServedExperiment:
+    """``dvc exp run -S train.n_estimators=30`` with MLFLOW_TRACKING_URI at the server."""
+    repo = reproduced.repo
+    project_env.install(repo)
+    before = len(rows(repo))
+    project_env.run(
+        ["dvc", "exp", "run", "-S", "train.n_estimators=30"],
+        cwd=repo,
+        MLFLOW_TRACKING_URI=mlflow_server,
+    )
+    after = len(rows(repo))
+    api = f"{mlflow_server}/api/2.0/mlflow"
+    experiment = _get(f"{api}/experiments/get-by-name?experiment_name=demo")["experiment"]
+    found = _get(f"{api}/runs/search", {"experiment_ids": [experiment["experiment_id"]]})
+    runs = found.get("runs", [])
+    artifacts: list[str] = []
+    if runs:
+        listing = _get(f"{api}/artifacts/list?run_id={runs[0]['info']['run_id']}&path=model")
+        artifacts = [f["path"] for f in listing.get("files", [])]
+    shown = json.loads(project_env.run(["dvc", "exp", "show", "--json"], cwd=repo).stdout)
+    diff = project_env.run(["dvc", "metrics", "diff"], cwd=repo).stdout
+    return ServedExperiment(repo, mlflow_server, runs, artifacts, shown, diff, (before, after))
+
+
+def test_exp_run_with_a_train_param_is_listed_by_exp_show(
+    served_experiment: ServedExperiment,
+) -> None:
+    values = [
+        rev["data"]["params"]["params.yaml"]["data"]["train"]["n_estimators"]
+        for baseline in served_experiment.exp_show
+        for experiment in baseline.get("experiments") or []
+        for rev in experiment["revs"]
+    ]
+    assert values == [30]
+    assert "test.roc_auc" in served_experiment.metrics_diff  # compared with HEAD's run
+
+
+def test_run_is_found_on_the_tracking_server_over_rest(
+    served_experiment: ServedExperiment,
+) -> None:
+    assert len(served_experiment.runs) == 1
+    data = served_experiment.runs[0]["data"]
+    params = {p["key"]: p["value"] for p in data["params"]}
+    metrics = {m["key"]: m["value"] for m in data["metrics"]}
+    assert params["train.n_estimators"] == "30"
+    achieved = json.loads((served_experiment.repo / "reports/metrics.json").read_text())
+    assert metrics["test_roc_auc"] == pytest.approx(achieved["test"]["roc_auc"])
+    assert "model/MLmodel" in served_experiment.artifacts
+
+
+def test_experiment_adds_exactly_one_csv_row(served_experiment: ServedExperiment) -> None:
+    before, after = served_experiment.rows
+    assert after == before + 1
+    row = rows(served_experiment.repo)[-1]
+    assert all(value.strip() for value in row.values()), row
+    assert row["commit"].endswith("+dirty")  # params.yaml differs from the commit
+    assert json.loads(row["parameters"])["n_estimators"] == 30
+    assert served_experiment.url not in row["outputs"] and "mlflow run" in row["outputs"]
+
+
+# --- 2./3. push, delete, pull: the default remote and an SFTP server --------------
+
+
+def _push_delete_pull(repo: Path, project_env: ProjectEnv) -> None:
+    expected = outputs(repo)
+    project_env.run(["dvc", "push"], cwd=repo)
+    shutil.rmtree(repo / ".dvc" / "cache")
+    for rel in expected:
+        (repo / rel).unlink()
+    shutil.rmtree(repo / "models" / "model")
+    project_env.run(["dvc", "pull"], cwd=repo)
+    assert outputs(repo) == expected
+    status = project_env.run(["dvc", "status"], cwd=repo).stdout
+    assert "up to date" in status
+
+
+def test_push_delete_pull_restores_identical_outputs(
+    trained_copy: Path, project_env: ProjectEnv
+) -> None:
+    remote = trained_copy.parent / "demo-dvc-remote"  # the default: beside the repository
+    assert not remote.exists()
+    _push_delete_pull(trained_copy, project_env)
+    assert any(p.is_file() for p in remote.rglob("*"))
+
+
+@dataclass(frozen=True)
+class SftpServer:
+    user: str
+    password: str
+    port: int
+    chroot: Path
+
+
+SSHD_CONFIG = """\
+ListenAddress 127.0.0.1
+Port {port}
+HostKey {host_key}
+PidFile {folder}/sshd.pid
+AuthorizedKeysFile none
+PubkeyAuthentication no
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin no
+AllowUsers {user}
+Subsystem sftp internal-sftp
+Match User {user}
+    ChrootDirectory {chroot}
+    ForceCommand internal-sftp
+    AllowTcpForwarding no
+    X11Forwarding no
+"""
+
+
+@contextmanager
+def sftp_server(folder: Path) -> Iterator[SftpServer]:
+    """A company-like SFTP server: OpenSSH on 127.0.0.1, a password-only user
+    locked into a chroot with nothing but SFTP. Needs root (useradd, sshd)."""
+    if os.geteuid() != 0 or not Path("/usr/sbin/sshd").exists():
+        pytest.fail("the SFTP test needs root and openssh-server (.ci/run installs it)")
+    folder.mkdir(parents=True)
+    user = f"dsops{secrets.token_hex(4)}"
+    password = secrets.token_urlsafe(16)
+    # sshd wants every component of the chroot root-owned and writable by no one
+    # else: /tmp is world-writable, so the chroot lives under /srv.
+    chroot = Path(tempfile.mkdtemp(prefix="dsops-sftp-", dir="/srv"))
+    os.chmod(chroot, 0o755)
+    proc: subprocess.Popen[bytes] | None = None
+    run(["useradd", "--no-create-home", "--home-dir", "/", "--shell", "/usr/sbin/nologin", user])
+    try:
+        run(["chpasswd"], input=f"{user}:{password}\n")
+        (chroot / "store").mkdir()
+        shutil.chown(chroot / "store", user, user)
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", folder / "host_key"])
+        port = free_port()
+        config = folder / "sshd_config"
+        config.write_text(
+            SSHD_CONFIG.format(
+                port=port, host_key=folder / "host_key", folder=folder, user=user, chroot=chroot
+            )
+        )
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation
+        run(["/usr/sbin/sshd", "-t", "-f", config])
+        log = folder / "sshd.log"
+        proc = subprocess.Popen(
+            ["/usr/sbin/sshd", "-f", str(config), "-D", "-E", str(log)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"sshd exited: {log.read_text() if log.exists() else ''}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("sshd does not listen")
+                time.sleep(0.2)
+        yield SftpServer(user, password, port, chroot)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=30)
+        subprocess.run(["userdel", user], capture_output=True)
+        shutil.rmtree(chroot, ignore_errors=True)
+
+
+@pytest.fixture()
+def sftp(tmp_path: Path) -> Iterator[SftpServer]:
+    with sftp_server(tmp_path / "sshd") as server:
+        yield server
+
+
+def test_push_pull_through_a_chrooted_sftp_server(
+    sftp: SftpServer, reproduced: Reproduced, project_env: ProjectEnv, tmp_path: Path
+) -> None:
+    url = f"ssh://{sftp.user}:{sftp.password}@127.0.0.1:{sftp.port}/store/demo"
+    repo = tmp_path / "sftp" / "demo"
+    repo.parent.mkdir()
+    putup(repo, "--dvc-remote", url)
+    # The password is in the git-ignored .dvc/config.local and in no other file.
+    assert sftp.password in (repo / ".dvc" / "config.local").read_text()
+    assert run(["git", "check-ignore", "-q", ".dvc/config.local"], cwd=repo).returncode == 0
+    tracked = run(["git", "ls-files"], cwd=repo).stdout.split()
+    assert ".dvc/config.local" not in tracked
+    for path in repo.rglob("*"):
+        if path.is_file() and ".git" not in path.parts and path.name != "config.local":
+            assert sftp.password not in path.read_text(errors="replace"), path
+    assert f"ssh://{sftp.user}@127.0.0.1:{sftp.port}/store/demo" in (
+        repo / ".dvc" / "config"
+    ).read_text()
+    # Bring in the trained state (same template, same params): cache + dvc.lock.
+    shutil.copy2(reproduced.snapshot / "dvc.lock", repo / "dvc.lock")
+    shutil.copytree(reproduced.snapshot / ".dvc" / "cache", repo / ".dvc" / "cache")
+    project_env.run(["dvc", "checkout"], cwd=repo)
+    assert outputs(repo) == outputs(reproduced.snapshot)
+    _push_delete_pull(repo, project_env)
+    assert outputs(repo) == outputs(reproduced.snapshot)
+    stored = [p for p in (sftp.chroot / "store" / "demo").rglob("*") if p.is_file()]
+    assert len(stored) >= len(yaml.safe_load((repo / "dvc.lock").read_text())["stages"]) - 1
+
+
+# --- 6. notebook stages -----------------------------------------------------------
+
+
+def test_notebook_stage_added_by_the_command_runs_under_repro(
+    trained_copy: Path, project_env: ProjectEnv
+) -> None:
+    repo = trained_copy
+    project_env.install(repo)
+    comments = [line for line in (repo / "dvc.yaml").read_text().splitlines() if "#" in line]
+    project_env.run(
+        [
+            project_env.bin / "demo",
+            "add-notebook-stage",
+            "notebooks/template.ipynb",
+            "-p",
+            "data.seed",
+            "-p",
+            "n_machines=data.n_machines",
+            "-p",
+            "n_hours=data.n_hours",
+        ],
+        cwd=repo,
+    )
+    dvc_yaml = (repo / "dvc.yaml").read_text()
+    assert all(line in dvc_yaml for line in comments), "dvc.yaml lost its comments"
+    stage = yaml.safe_load(dvc_yaml)["stages"]["template"]
+    assert stage["deps"] == ["notebooks/template.ipynb"]
+    assert stage["params"] == ["data.seed", "data.n_machines", "data.n_hours"]
+    assert stage["outs"] == ["reports/template.ipynb"]
+    done = project_env.run(["dvc", "repro"], cwd=repo)
+    assert re.findall(r"Running stage '(\w+)'", done.stdout) == ["template"]
+    executed = json.loads((repo / "reports" / "template.ipynb").read_text())
+    injected = [
+        "".join(c["source"])
+        for c in executed["cells"]
+        if "injected-parameters" in c["metadata"].get("tags", [])
+    ]
+    assert injected and "n_hours = 200" in injected[0] and "seed = 42" in injected[0]
+    assert any(c.get("outputs") for c in executed["cells"] if c["cell_type"] == "code")
+    assert "template" not in project_env.run(["dvc", "status"], cwd=repo).stdout
+    # A bad request: one line, non-zero, dvc.yaml untouched.
+    bad = project_env.run(
+        [project_env.bin / "demo", "add-notebook-stage", "notebooks/template.ipynb", "-p", "x.y"],
+        cwd=repo,
+        check=False,
+    )
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1
+    assert "'x.y' is not in params.yaml" in bad.stderr
+    assert (repo / "dvc.yaml").read_text() == dvc_yaml
+
+
+# --- 7. the generated repository's own tests ----------------------------------------
+
+
+def test_generated_pytest_passes_after_repro_and_fails_below_the_threshold(
+    trained_copy: Path, project_env: ProjectEnv
+) -> None:
+    repo = trained_copy
+    project_env.install(repo)
+    pytest_cmd = [project_env.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs"]
+    done = project_env.run(pytest_cmd, cwd=repo)
+    assert re.search(r"\d+ passed", done.stdout) and "skipped" not in done.stdout, done.stdout
+    achieved = json.loads((repo / "reports/metrics.json").read_text())["test"]["roc_auc"]
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    assert params["evaluate"]["min_roc_auc"] < achieved
+    raised = round(achieved + 0.01, 4)
+    text = (repo / "params.yaml").read_text()
+    text = re.sub(r"min_roc_auc: [\d.]+", f"min_roc_auc: {raised}", text)
+    (repo / "params.yaml").write_text(text)
+    failed = project_env.run(
+        [*pytest_cmd, "tests/test_model_quality.py"], cwd=repo, check=False
+    )
+    assert failed.returncode == 1, failed.stdout
+    assert "model quality below the threshold" in failed.stdout
+    assert f"evaluate.min_roc_auc = {raised} in params.yaml" in failed.stdout
+
+
+# --- 8. a bad --dvc-remote --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "remote",
+    ["ssh://", "user@host:/srv/dvc", "s3://key:secret@bucket/path", "gopher://host/x"],
+)
+def test_bad_dvc_remote_is_one_line_and_writes_nothing(tmp_path: Path, remote: str) -> None:
+    done = putup(tmp_path / "demo", "--dvc-remote", remote, check=False)
+    assert done.returncode != 0
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1 and "--dvc-remote" in lines[0], lines
+    assert list(tmp_path.iterdir()) == []
