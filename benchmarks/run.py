@@ -52,6 +52,7 @@ class Bench:
     argv: list[str]
     prepare: Callable[[int], Path]
     env: dict[str, str] = field(default_factory=dict)
+    max_runs: int | None = None  # a long command joins only the first rounds
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
     problem: str = ""
@@ -181,14 +182,42 @@ def fixed(folder: Path) -> Callable[[int], Path]:
     return lambda run: folder
 
 
-def add_untracked(repo: Path, count: int) -> None:
-    """``count`` small files under data/raw, as a real data folder would hold."""
+def write_untracked(folder: Path, count: int) -> None:
+    """``count`` small files, as a real data folder would hold."""
     per_folder = 1000
     for index in range(count):
-        folder = repo / "data" / "raw" / "bulk" / f"{index // per_folder:04d}"
+        sub = folder / f"{index // per_folder:04d}"
         if index % per_folder == 0:
-            folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{index:06d}.csv").write_bytes(b"t,x\n0,1\n")
+            sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"{index:06d}.csv").write_bytes(b"t,x\n0,1\n")
+
+
+def lend_untracked(repo: Path, count: int, cache: Path | None) -> Callable[[], None]:
+    """Put ``count`` untracked files under the repository's data/raw/bulk; return how
+    to take them back. Writing and deleting 100,000 files takes minutes on a slow disk,
+    so a full run keeps them in the cache and only renames the folder in and out."""
+    target = repo / "data" / "raw" / "bulk"
+    stored = cache / f"untracked-{count}" if cache else None
+    if stored is not None and (stored / ".complete").is_file():
+        try:
+            os.rename(stored, target)
+            return lambda: os.rename(target, stored)
+        except OSError:  # another file system: write them afresh
+            pass
+    log(f"writing {count:,} untracked files ...")
+    write_untracked(target, count)
+    if stored is None:
+        return lambda: None
+    (target / ".complete").write_text("")
+
+    def give_back() -> None:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(target, stored)
+        except OSError:
+            pass
+
+    return give_back
 
 
 def older_template(work: Path, python: Path) -> Path | None:
@@ -229,7 +258,9 @@ def generate_old(work: Path, python: Path) -> Path:
 # ---------------------------------------------------------------- the run
 
 
-def build_benches(args: argparse.Namespace, work: Path) -> list[Bench]:
+def build_benches(
+    args: argparse.Namespace, work: Path, cleanups: list[Callable[[], None]]
+) -> list[Bench]:
     cache = Path(args.cache_dir)
     ours = Path(sys.executable).parent if args.quick else ours_env(cache)
     putup, dsops, python = ours / "putup", ours / "dsops", ours / "python"
@@ -269,8 +300,7 @@ def build_benches(args: argparse.Namespace, work: Path) -> list[Bench]:
                                  env={"DSOPS_TEMPLATE_HISTORY": str(history)}))
         bulky = work / "bulky" / "demo"
         shutil.copytree(base, bulky, symlinks=True)
-        log(f"writing {args.untracked:,} untracked files ...")
-        add_untracked(bulky, args.untracked)
+        cleanups.append(lend_untracked(bulky, args.untracked, None if args.quick else cache))
         benches.append(Bench(upgrade_names[2], [str(dsops), "upgrade"], fixed(bulky)))
     else:
         benches += [Bench(name, [], fixed(base), problem="missing") for name in upgrade_names]
@@ -287,7 +317,8 @@ def build_benches(args: argparse.Namespace, work: Path) -> list[Bench]:
             env = {"PATH": path, "VIRTUAL_ENV": str(project.parent)}
             benches.append(Bench("dvc repro (generated repository, from scratch)",
                                  [str(project / "python"), "-m", "dvc", "repro", "-q"],
-                                 copy_of(base, work, "repro"), env=env))
+                                 copy_of(base, work, "repro"), env=env,
+                                 max_runs=args.repro_runs))
         else:
             benches.append(Bench("dvc repro (generated repository, from scratch)", [],
                                  fixed(base), problem="missing (no dvc.yaml generated)"))
@@ -300,7 +331,7 @@ def run_all(benches: list[Bench], runs: int) -> None:
         log(f"round {run + 1}/{runs}" if run >= 0 else "warm-up round")
         shift = max(run, 0) % max(len(active), 1)
         for bench in active[shift:] + active[:shift]:
-            if bench.problem:
+            if bench.problem or (bench.max_runs is not None and run >= bench.max_runs):
                 continue
             cwd = bench.prepare(run)
             wall, cpu, done = measure(bench, cwd)
@@ -367,8 +398,13 @@ def machine() -> list[str]:
     except (ValueError, OSError, AttributeError):
         pass
     git = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
+    try:
+        load = "load average now {:.1f} {:.1f} {:.1f} (1, 5, 15 min)".format(*os.getloadavg())
+    except OSError:
+        load = "load average unknown"
     return [
         f"- Machine: {cpu}, {os.cpu_count()} cores{memory}; {platform.platform()}",
+        f"- {load}: wall times above CPU times mean other processes shared the cores",
         f"- Python {platform.python_version()}; {git}",
         f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
     ]
@@ -392,7 +428,8 @@ def report(benches: list[Bench], args: argparse.Namespace) -> str:
         "children). Numbers vary from run to run and machine to machine: compare the ratios.",
         "",
         *machine(),
-        f"- Mode: {mode}; {args.runs} measured runs of each command",
+        f"- Mode: {mode}; {args.runs} measured runs of each command"
+        + ("" if args.quick else f" ({args.repro_runs} of `dvc repro`)"),
         "",
         "| command | wall median | wall min–max | CPU median | CPU min–max |",
         "|---|---:|---:|---:|---:|",
@@ -423,6 +460,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="our own commands only, in this environment (3 runs, 1,000 files)")
     parser.add_argument("--runs", type=int, help="measured runs of each command (default 10)")
+    parser.add_argument("--repro-runs", type=int, default=3,
+                        help="measured runs of the (minutes long) dvc repro (default 3)")
     parser.add_argument("--untracked", type=int,
                         help="untracked files under data/ for the upgrade case (default 100,000)")
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"),
@@ -437,8 +476,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     with tempfile.TemporaryDirectory(prefix="dsops-bench-") as tmp:
-        benches = build_benches(args, Path(tmp))
-        run_all(benches, args.runs)
+        cleanups: list[Callable[[], None]] = []
+        try:
+            benches = build_benches(args, Path(tmp), cleanups)
+            run_all(benches, args.runs)
+        finally:
+            for cleanup in cleanups:
+                cleanup()
     text = report(benches, args)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(text, encoding="utf-8")

@@ -60,10 +60,12 @@ def gitlab_ci_local() -> Path:
 def gcl(repo: Path, *args: str, env: dict[str, str] | None = None,
         check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run gitlab-ci-local in ``repo`` (a copy: it writes .gitlab-ci-local/ there)."""
-    # Rules are evaluated for a push to the default branch unless told otherwise.
+    # Rules are evaluated for a push to the default branch (the checked-out one, as
+    # there is no remote) unless the arguments say otherwise.
+    branch = run(["git", "branch", "--show-current"], cwd=repo).stdout.strip()
     return run([gitlab_ci_local(), "--ignore-predefined-vars",
-                "CI_PIPELINE_SOURCE,CI_COMMIT_BRANCH,CI_DEFAULT_BRANCH,PRE_COMMIT_HOME",
-                "--variable", "CI_DEFAULT_BRANCH=main", *args],
+                "CI_PIPELINE_SOURCE,CI_COMMIT_BRANCH,CI_DEFAULT_BRANCH",
+                "--variable", f"CI_DEFAULT_BRANCH={branch}", *args],
                cwd=repo, env=env, check=check, timeout=timeout)
 
 
@@ -368,7 +370,7 @@ def check_server(cmd: list[str], cwd: Path, env: dict[str, str], port: int,
         server = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         # Wait until it answers (loading MLflow takes seconds) or dies.
-        for _ in range(600):
+        for _ in range(1500):
             if server.poll() is not None:
                 pytest.fail(f"{cmd} exited {server.returncode}:\n{log.read_text()}")
             try:

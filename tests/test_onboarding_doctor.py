@@ -103,8 +103,10 @@ def test_doctor_passes_when_everything_is_in_place(checkout: Checkout) -> None:
     done = checkout.doctor()
     assert done.returncode == 0, done.stdout + done.stderr
     assert set(statuses(done.stdout).values()) == {"ok"}, done.stdout
-    assert set(statuses(done.stdout)) == {"git repository", "git identity", "pre-commit hooks",
-                                           "environment", "DVC remote", "MLflow store"}
+    assert set(statuses(done.stdout)) == {
+        "git repository", "git identity", "pre-commit hooks", "environment", "DVC remote",
+        "MLflow store",
+    }
     assert "Ada Newcomer <ada@example.com>" in done.stdout
 
 
@@ -179,8 +181,7 @@ def test_doctor_finds_a_tracking_server_that_does_not_answer(checkout: Checkout)
 
 
 def test_doctor_finds_the_package_not_installed_from_this_checkout(
-    checkout: Checkout, copy_repo: Callable[[Path], Path], tmp_path: Path,
-    generate: Callable[..., Path],
+    checkout: Checkout, tmp_path: Path
 ) -> None:
     other = tmp_path / "second" / "demo"
     shutil.copytree(checkout.repo, other, symlinks=True)
@@ -189,3 +190,25 @@ def test_doctor_finds_the_package_not_installed_from_this_checkout(
     assert done.returncode == 1 and statuses(done.stdout)["environment"] == "missing"
     assert "not this checkout" in done.stdout
     assert fix_for(done.stdout, "environment") == "pip install -e ."
+
+
+def test_doctor_on_an_adopted_repository_names_what_it_lacks(
+    tmp_path: Path, project_env: ProjectEnv
+) -> None:
+    """A hand-made repository: a dvc.yaml without DVC, requirements pinning another
+    pandas, a pre-commit config never installed. No crash, each with its fix."""
+    repo = tmp_path / "handmade"
+    repo.mkdir()
+    (repo / "requirements.txt").write_text("pandas==1.0.0\n-r more.txt\ngit+https://x/y.git\n")
+    (repo / "dvc.yaml").write_text("stages:\n  clean:\n    cmd: python clean.py\n")
+    (repo / ".pre-commit-config.yaml").write_text("repos: [ {repo: local, hooks: [\n")
+    run(["git", "init", "-q", repo])
+    env = project_env.env(GIT_AUTHOR_NAME="Ada", GIT_AUTHOR_EMAIL="ada@example.com")
+    done = run([DSOPS, "doctor", repo], cwd=repo, env=env, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    found = statuses(done.stdout)
+    assert found["git identity"] == "ok" and found["MLflow store"] == "skipped"
+    assert fix_for(done.stdout, "DVC remote") == "dvc init"
+    assert fix_for(done.stdout, "pre-commit hooks") == "pre-commit install"
+    assert "pandas 3" in done.stdout and "(pinned 1.0.0)" in done.stdout
+    assert fix_for(done.stdout, "environment") == "pip install -r requirements.txt"

@@ -342,3 +342,16 @@ def test_the_history_env_var_is_how_the_old_version_is_found(
     )
     assert done.returncode == 2
     assert f"unknown template version '{OLD}'" in done.stderr
+
+
+def test_a_symlink_where_the_template_has_a_file_is_kept(
+    edited: Path, old_template: OldTemplate, tmp_path: Path
+) -> None:
+    repo = _copy(edited, tmp_path)
+    (repo / "README.md").unlink()
+    (repo / "README.md").symlink_to("docs/index.md")
+    commit_all(repo, "README is a link")
+    done = dsops(old_template, repo, "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert classes(done.stdout)["README.md"] == "kept yours"
+    assert "a link or submodule: not merged" in done.stdout

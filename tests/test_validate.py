@@ -5,6 +5,7 @@ exit codes, and ``putup`` failing loudly on a broken template."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,8 +14,8 @@ from xml.etree import ElementTree as ET
 
 import jsonschema
 import pytest
-
 from conftest import BIN, run
+
 from pyscaffoldext.dsproject_ops.validate import condaspec, docsgen, patterns
 from pyscaffoldext.dsproject_ops.validate.formats import renderer
 from pyscaffoldext.dsproject_ops.validate.formats.json_ import as_dict
@@ -30,12 +31,23 @@ MATRIX = [
     ("--ci", "github", "--python-version", "3.12"),
     ("--ci", "none", "--dvc-remote", "ssh://deploy@sftp.example.com/srv/dvc"),
     ("--ci", "both", "--python-version", "3.13", "--dvc-remote", "s3://bucket/dvc"),
+    # the password goes to the untracked .dvc/config.local only (the same repository
+    # test_cicd.py generates)
+    ("--dvc-remote", "ssh://ci-user:s3cr3t-pw@dvc.example.com/srv/dvc"),
 ]
 
 
 @pytest.fixture(autouse=True)
 def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    # gitlab-ci-local: where .ci/run installs it, or this machine's copy
+    tools = [
+        ROOT / ".ci" / "node" / "node_modules" / ".bin",
+        Path("/work/npmtools/node_modules/.bin"),
+    ]
+    extra = os.pathsep.join(str(t) for t in tools if t.is_dir())
+    if extra:
+        monkeypatch.setenv("PATH", extra + os.pathsep + os.environ["PATH"])
 
 
 def dsops(*args: str, cwd: Path, check: bool = False) -> subprocess.CompletedProcess[str]:
@@ -45,8 +57,10 @@ def dsops(*args: str, cwd: Path, check: bool = False) -> subprocess.CompletedPro
 def git_commit_all(repo: Path) -> None:
     run(["git", "init", "-q"], cwd=repo)
     run(["git", "add", "-A"], cwd=repo)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x"],
-        cwd=repo)
+    run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x"],
+        cwd=repo,
+    )
 
 
 # -- acceptance 1: the matrix ---------------------------------------------------------------
@@ -61,17 +75,21 @@ def test_generated_repositories_validate_clean_with_external_tools(
     assert not result.ignored
     assert result.external.get("hadolint") == "ran"
     assert result.external.get("dvc") == "ran"
-    if "--ci" not in options or options[options.index("--ci") + 1] in ("github", "both"):
+    ci = options[options.index("--ci") + 1] if "--ci" in options else "both"
+    if ci in ("github", "both"):
         assert result.external.get("actionlint") == "ran"
+    if ci in ("gitlab", "both"):
+        assert result.external.get("gitlab-ci-local") == "ran"
+    assert not (repo / ".gitlab-ci-local").exists() and not (repo / ".dvc" / "tmp").exists()
 
 
 def test_cli_on_a_generated_repository_exits_zero_and_says_what_ran(
-    generate: Callable[..., Path]
+    generate: Callable[..., Path],
 ) -> None:
     done = dsops("validate", cwd=generate(), check=True)
     assert "checked against the recorded answers" in done.stdout
     assert "0 errors" not in done.stdout and "checks passed" in done.stdout
-    assert "hadolint not requested" in done.stdout
+    assert "external tools: none requested (--external runs" in done.stdout
     assert "\033[" not in done.stdout  # no colour without a terminal
 
 
@@ -82,11 +100,14 @@ def hand_made(root: Path) -> Path:
     (repo / "data" / "sales.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     (repo / "main.py").write_text("print('hi')\n", encoding="utf-8")
     (repo / "README.md").write_text(
-        "# Sales\n\n```bash\npython main.py\npython train.py\n./run.sh\n```\n", encoding="utf-8")
+        "# Sales\n\n```bash\npython main.py\npython train.py\n./run.sh\n```\n", encoding="utf-8"
+    )
     (repo / "Dockerfile").write_text(
-        "FROM python\nCOPY main.py /app/\nCMD python /app/main.py\n", encoding="utf-8")
-    (repo / "config.yml").write_text("db: postgres://admin:hunter22@db.internal/sales\n",
-                                     encoding="utf-8")
+        "FROM python\nCOPY main.py /app/\nCMD python /app/main.py\n", encoding="utf-8"
+    )
+    (repo / "config.yml").write_text(
+        "db: postgres://admin:hunter22@db.internal/sales\n", encoding="utf-8"
+    )
     git_commit_all(repo)
     return repo
 
@@ -94,29 +115,47 @@ def hand_made(root: Path) -> Path:
 def dsproject_shaped(root: Path) -> Path:
     """What pyscaffoldext-dsproject 0.7 generates (PyScaffold 4 + dsproject)."""
     repo = root / "churn"
-    for folder in ("data/raw", "data/interim", "data/processed", "data/external", "models",
-                   "notebooks", "references", "reports/figures", "src/churn", "tests", "docs"):
+    for folder in (
+        "data/raw",
+        "data/interim",
+        "data/processed",
+        "data/external",
+        "models",
+        "notebooks",
+        "references",
+        "reports/figures",
+        "src/churn",
+        "tests",
+        "docs",
+    ):
         (repo / folder).mkdir(parents=True)
         (repo / folder / ".gitignore").write_text("*\n!.gitignore\n", encoding="utf-8")
     (repo / "src/churn/__init__.py").write_text("", encoding="utf-8")
     (repo / "setup.cfg").write_text(
         "[metadata]\nname = churn\n\n[options]\npython_requires = >=3.8\npackage_dir =\n"
-        "    =src\ninstall_requires =\n    importlib-metadata; python_version<\"3.8\"\n\n"
+        '    =src\ninstall_requires =\n    importlib-metadata; python_version<"3.8"\n\n'
         "[options.entry_points]\n\n[pyscaffold]\nversion = 4.6\npackage = churn\n"
-        "extensions =\n    dsproject\n    pre_commit\n    no_skeleton\n", encoding="utf-8")
+        "extensions =\n    dsproject\n    pre_commit\n    no_skeleton\n",
+        encoding="utf-8",
+    )
     (repo / "environment.yml").write_text(
         "name: churn\nchannels:\n  - defaults\ndependencies:\n  - python>=3.6\n  - pip\n"
-        "  - jupyterlab\n  - pandas\n  - pip:\n     - -e .\n", encoding="utf-8")
+        "  - jupyterlab\n  - pandas\n  - pip:\n     - -e .\n",
+        encoding="utf-8",
+    )
     (repo / ".pre-commit-config.yaml").write_text(
         "exclude: '^docs/conf.py'\nrepos:\n- repo: https://github.com/pre-commit/"
         "pre-commit-hooks\n  rev: v4.4.0\n  hooks:\n  - id: trailing-whitespace\n"
         "- repo: https://github.com/PyCQA/isort\n  rev: main\n  hooks:\n  - id: isort\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (repo / "notebooks/template.ipynb").write_text(
         json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (repo / "README.md").write_text(
-        "# churn\n\n```\nconda env create -f environment.yml\nmake docs\n```\n", encoding="utf-8")
+        "# churn\n\n```\nconda env create -f environment.yml\nmake docs\n```\n", encoding="utf-8"
+    )
     git_commit_all(repo)
     return repo
 
@@ -125,34 +164,52 @@ def ccds_shaped(root: Path) -> Path:
     """What cookiecutter-data-science v2 (ccds) generates, with its README naming a file
     it did not generate."""
     repo = root / "ccds"
-    for folder in ("data/raw", "data/interim", "data/processed", "data/external", "models",
-                   "notebooks", "references", "reports/figures", "docs/docs", "ccds_pkg"):
+    for folder in (
+        "data/raw",
+        "data/interim",
+        "data/processed",
+        "data/external",
+        "models",
+        "notebooks",
+        "references",
+        "reports/figures",
+        "docs/docs",
+        "ccds_pkg",
+    ):
         (repo / folder).mkdir(parents=True)
         (repo / folder / ".gitkeep").write_text("", encoding="utf-8")
     (repo / "ccds_pkg/__init__.py").write_text("", encoding="utf-8")
     (repo / "ccds_pkg/dataset.py").write_text("", encoding="utf-8")
     (repo / "Makefile").write_text(
         "requirements:\n\tpip install -r requirements.txt\n\ndata: requirements\n"
-        "\tpython ccds_pkg/dataset.py\n\nlint:\n\tflake8 ccds_pkg\n", encoding="utf-8")
+        "\tpython ccds_pkg/dataset.py\n\nlint:\n\tflake8 ccds_pkg\n",
+        encoding="utf-8",
+    )
     (repo / "requirements.txt").write_text("pandas\n", encoding="utf-8")
     (repo / "pyproject.toml").write_text(
         '[project]\nname = "ccds_pkg"\nversion = "0.0.1"\nrequires-python = "~=3.10"\n'
-        '[tool.ruff]\nline-length = 99\n', encoding="utf-8")
+        "[tool.ruff]\nline-length = 99\n",
+        encoding="utf-8",
+    )
     (repo / "docs/mkdocs.yml").write_text("site_name: ccds\n", encoding="utf-8")
     (repo / "README.md").write_text(
         "# ccds\n\n```bash\nmake requirements\nmake data\nmake train\n"
         "python -m ccds_pkg.modeling.train\n```\n\nSee [the docs](docs/docs/index.md).\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (repo / ".gitignore").write_text("/data/\n", encoding="utf-8")
     git_commit_all(repo)
     return repo
 
 
-@pytest.mark.parametrize("make,expected", [
-    (hand_made, {"GIT001", "SEC001", "DOC001", "DKR002", "DKR003", "DKR005", "LAY002"}),
-    (dsproject_shaped, {"PC002", "PC003", "ENV003", "LAY002"}),
-    (ccds_shaped, {"DOC001", "DOC002", "LAY002"}),
-])
+@pytest.mark.parametrize(
+    "make,expected",
+    [
+        (hand_made, {"GIT001", "SEC001", "DOC001", "DKR002", "DKR003", "DKR005", "LAY002"}),
+        (dsproject_shaped, {"PC002", "PC003", "ENV003", "DOC001"}),
+        (ccds_shaped, {"DOC001", "DOC002", "LAY002"}),
+    ],
+)
 def test_foreign_repositories_get_a_useful_report_and_no_crash(
     tmp_path: Path, make: Callable[[Path], Path], expected: set[str]
 ) -> None:
@@ -186,8 +243,7 @@ def broken(generate: Callable[..., Path], copy_repo: Callable[[Path], Path]) -> 
     with open(repo / "params.yaml", "a", encoding="utf-8") as fh:
         fh.write("broken: value: here\n")
     text = (repo / "Dockerfile").read_text(encoding="utf-8")
-    (repo / "Dockerfile").write_text(text.replace("USER 10001:10001", "USER app"),
-                                     encoding="utf-8")
+    (repo / "Dockerfile").write_text(text.replace("USER 10001:10001", "USER app"), encoding="utf-8")
     (repo / "CHANGELOG.md").unlink()
     with open(repo / "pyproject.toml", "a", encoding="utf-8") as fh:
         fh.write('\n[tool.dsops.validate.per-path-ignores]\n"CHANGELOG.md" = ["LAY001"]\n')
@@ -223,17 +279,34 @@ def test_junit_parses_with_a_suite_per_family(broken: Path) -> None:
 
 def test_json_has_the_documented_shape(broken: Path) -> None:
     data = json.loads(renderer("json")(validate(broken)))
-    assert set(data) == {"version", "tool", "root", "answers", "summary", "findings",
-                         "ignored", "checks", "external"}
+    assert set(data) == {
+        "version",
+        "tool",
+        "root",
+        "answers",
+        "summary",
+        "findings",
+        "ignored",
+        "checks",
+        "external",
+    }
     assert data["version"] == 1
-    assert set(data["summary"]) == {"error", "warning", "info", "ignored", "skipped",
-                                    "passed", "checks"}
+    assert set(data["summary"]) == {
+        "error",
+        "warning",
+        "info",
+        "ignored",
+        "skipped",
+        "passed",
+        "checks",
+    }
     finding_keys = {"code", "family", "severity", "message", "file", "line", "column"}
     assert all(set(f) == finding_keys for f in data["findings"])
     assert data["ignored"][0]["reason"] == "per-path ignore CHANGELOG.md"
-    assert data["checks"]["DVC003"] == {"status": "skipped",
-                                        "reason": "params.yaml does not parse "
-                                                  "(see the syntax checks)"}
+    assert data["checks"]["DVC003"] == {
+        "status": "skipped",
+        "reason": "params.yaml does not parse " "(see the syntax checks)",
+    }
     assert data["summary"]["error"] == 1 and data["summary"]["warning"] == 1
     assert data["answers"]["ci"] == "both"
     doc = (ROOT / "docs" / "validate.md").read_text(encoding="utf-8")
@@ -268,8 +341,7 @@ def test_fail_on_error_passes_with_only_warnings(
 ) -> None:
     repo = copy_repo(generate())
     text = (repo / "Dockerfile").read_text(encoding="utf-8")
-    (repo / "Dockerfile").write_text(text.replace("USER 10001:10001", "USER app"),
-                                     encoding="utf-8")
+    (repo / "Dockerfile").write_text(text.replace("USER 10001:10001", "USER app"), encoding="utf-8")
     assert dsops("validate", cwd=repo).returncode == 1
     assert dsops("validate", "--fail-on", "error", cwd=repo).returncode == 0
     with open(repo / "pyproject.toml", "a", encoding="utf-8") as fh:
@@ -277,12 +349,15 @@ def test_fail_on_error_passes_with_only_warnings(
     assert dsops("validate", cwd=repo).returncode == 0
 
 
-@pytest.mark.parametrize("config,message", [
-    ('[tool.dsops.validate.ignore]\nNOPE123 = "x"\n', "unknown check code or family 'NOPE123'"),
-    ('[tool.dsops.validate.per-path-ignores]\n"a/*" = ["XYZ"]\n', "'XYZ'"),
-    ('[tool.dsops.validate]\ncolour = 1\n', "unknown setting(s) colour"),
-    ('[tool.dsops.validate]\nfail-on = "fatal"\n', "fail-on must be one of"),
-])
+@pytest.mark.parametrize(
+    "config,message",
+    [
+        ('[tool.dsops.validate.ignore]\nNOPE123 = "x"\n', "unknown check code or family 'NOPE123'"),
+        ('[tool.dsops.validate.per-path-ignores]\n"a/*" = ["XYZ"]\n', "'XYZ'"),
+        ("[tool.dsops.validate]\ncolour = 1\n", "unknown setting(s) colour"),
+        ('[tool.dsops.validate]\nfail-on = "fatal"\n', "fail-on must be one of"),
+    ],
+)
 def test_bad_configuration_is_a_usage_error(
     generate: Callable[..., Path], copy_repo: Callable[[Path], Path], config: str, message: str
 ) -> None:
@@ -347,8 +422,9 @@ def test_putup_fails_loudly_when_the_template_produces_findings(
     bad = tmp_path / "templates"
     shutil.copytree(template_root(), bad)
     readme = next(bad.glob("*/README.md"))
-    readme.write_text(readme.read_text(encoding="utf-8") + "\n<<<<<<< HEAD\nmine\n",
-                      encoding="utf-8")
+    readme.write_text(
+        readme.read_text(encoding="utf-8") + "\n<<<<<<< HEAD\nmine\n", encoding="utf-8"
+    )
     monkeypatch.setattr(render_mod, "template_root", lambda: bad)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(GeneratedRepositoryInvalid, match="fails `dsops validate`"):
@@ -358,14 +434,40 @@ def test_putup_fails_loudly_when_the_template_produces_findings(
 
 
 # -- building blocks checked against the real tools ----------------------------------------------
-SPECS_BOTH_ACCEPT = ["numpy", "numpy==2.4.6", "numpy=2.4", "numpy>=1.2", "numpy >=1.2",
-                     "numpy >= 1.2", "numpy>=1,<2", "numpy 1.2.*", "numpy 1.2 py_0",
-                     "numpy=1.2=py_0", "conda-forge::numpy", "conda-forge::numpy==1",
-                     "numpy[version='>=1']", "python=3.11", "numpy==1|==2", "numpy~=1.2",
-                     "numpy!=1.2", "numpy ==1.2", "scikit-learn==1.9.1", "numpy=1.2.*",
-                     "numpy *", "numpy==1.2.3a1"]
-SPECS_BOTH_REFUSE = ["numpy===1", "numpy>=", "numpy==1.0,", "numpy=>1", "@foo",
-                     "numpy[foo=bar]", "numpy==", "-e ."]
+SPECS_BOTH_ACCEPT = [
+    "numpy",
+    "numpy==2.4.6",
+    "numpy=2.4",
+    "numpy>=1.2",
+    "numpy >=1.2",
+    "numpy >= 1.2",
+    "numpy>=1,<2",
+    "numpy 1.2.*",
+    "numpy 1.2 py_0",
+    "numpy=1.2=py_0",
+    "conda-forge::numpy",
+    "conda-forge::numpy==1",
+    "numpy[version='>=1']",
+    "python=3.11",
+    "numpy==1|==2",
+    "numpy~=1.2",
+    "numpy!=1.2",
+    "numpy ==1.2",
+    "scikit-learn==1.9.1",
+    "numpy=1.2.*",
+    "numpy *",
+    "numpy==1.2.3a1",
+]
+SPECS_BOTH_REFUSE = [
+    "numpy===1",
+    "numpy>=",
+    "numpy==1.0,",
+    "numpy=>1",
+    "@foo",
+    "numpy[foo=bar]",
+    "numpy==",
+    "-e .",
+]
 
 
 @pytest.mark.parametrize("spec", SPECS_BOTH_ACCEPT + SPECS_BOTH_REFUSE)
@@ -399,24 +501,28 @@ def test_git_index_reader_agrees_with_git(
     assert index["data/raw/x.csv"] == 200
 
 
-@pytest.mark.parametrize("path,rules,docker,expected", [
-    ("data/raw/x.csv", ["data/"], True, True),
-    ("models/model/MLmodel", ["models/*", "!models/model"], True, False),
-    ("models/other.pkl", ["models/*", "!models/model"], True, True),
-    ("src/pkg/__pycache__/a.pyc", ["**/__pycache__"], True, True),
-    (".venv/bin/python", [".venv*/"], False, True),
-    ("mlflow.db", ["/mlflow.db"], False, True),
-    ("sub/mlflow.db", ["/mlflow.db"], False, False),
-    ("sub/x.pyc", ["*.py[cod]"], False, True),
-])
+@pytest.mark.parametrize(
+    "path,rules,docker,expected",
+    [
+        ("data/raw/x.csv", ["data/"], True, True),
+        ("models/model/MLmodel", ["models/*", "!models/model"], True, False),
+        ("models/other.pkl", ["models/*", "!models/model"], True, True),
+        ("src/pkg/__pycache__/a.pyc", ["**/__pycache__"], True, True),
+        (".venv/bin/python", [".venv*/"], False, True),
+        ("mlflow.db", ["/mlflow.db"], False, True),
+        ("sub/mlflow.db", ["/mlflow.db"], False, False),
+        ("sub/x.pyc", ["*.py[cod]"], False, True),
+    ],
+)
 def test_ignore_patterns(path: str, rules: list[str], docker: bool, expected: bool) -> None:
     assert patterns.ignored(path, rules, docker=docker) is expected
 
 
 def test_docs_list_every_check_and_are_current() -> None:
     text = (ROOT / "docs" / "validate.md").read_text(encoding="utf-8")
-    assert docsgen.update(text) == text, "regenerate: python -m " \
-        "pyscaffoldext.dsproject_ops.validate.docsgen docs/validate.md"
+    assert docsgen.update(text) == text, (
+        "regenerate: python -m " "pyscaffoldext.dsproject_ops.validate.docsgen docs/validate.md"
+    )
     for check in all_checks():
         assert f"`{check.code}`" in text
 

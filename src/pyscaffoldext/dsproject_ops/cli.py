@@ -67,6 +67,12 @@ def run() -> None:
     except KeyboardInterrupt:
         print("dsops: interrupted", file=sys.stderr)
         code = 130
+    except BrokenPipeError:
+        # The reader went away (`dsops tour | head`): not an error worth a traceback.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
     sys.exit(code)
 
 

@@ -53,6 +53,8 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     Python version, so a changed template or interpreter is simply compiled again."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     folder = os.path.join(base, "dsproject-ops", "jinja")
+    if not os.path.isabs(folder):  # no home folder: never write beside the user's files
+        return None
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
     except OSError:

@@ -10,6 +10,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import unquote
 
 from .answers import Answers
 from .errors import DsopsError
@@ -29,10 +30,16 @@ def check_target(target: Path, force: bool) -> None:
 
 
 def local_config(answers: Answers) -> str | None:
-    """``.dvc/config.local``: the only place a remote password is ever written."""
+    """``.dvc/config.local``: the only place a remote password is ever written.
+
+    The password comes from a URL, so it is percent-decoded; it is quoted because DVC's
+    config reader (configobj) would cut an unquoted value at ``#`` or ``,``.
+    """
     if not answers.dvc_password:
         return None
-    return f"['remote \"default\"']\n    password = {answers.dvc_password}\n"
+    password = unquote(answers.dvc_password)
+    quote = next((q for q in ('"', "'") if q not in password), '"""')
+    return f"['remote \"default\"']\n    password = {quote}{password}{quote}\n"
 
 
 def materialise(root: Path, tree: Tree) -> None:

@@ -164,6 +164,12 @@ def requirements(facts: Facts) -> dict[str, tuple[str, str]]:
                     specs.append(dep)
                 elif isinstance(dep, Mapping):
                     specs.extend(str(d) for d in dep.get("pip") or [])
+    requirements_txt = facts.root / "requirements.txt"
+    if requirements_txt.is_file():
+        try:
+            specs.extend(requirements_txt.read_text(encoding="utf-8").splitlines())
+        except (OSError, UnicodeDecodeError):
+            pass
     setup = facts.root / "setup.cfg"
     if setup.is_file():
         import configparser
@@ -176,7 +182,9 @@ def requirements(facts: Facts) -> dict[str, tuple[str, str]]:
             pass
     for spec in specs:
         match = _REQUIREMENT.match(spec)
-        if not match or spec.strip().startswith("-") or match.group(1) == "pip":
+        # Options (-e ., -r file), comments and URLs pin nothing we can compare.
+        if not match or spec.strip().startswith(("-", "#")) or "://" in spec \
+                or match.group(1) == "pip":
             continue
         wanted[match.group(1).lower()] = (match.group(2) or "", match.group(3) or "")
     return wanted
@@ -197,6 +205,7 @@ def packages(facts: Facts, environ: Env) -> Check:
     if not wanted and not facts.packages:
         return Check(name, SKIPPED, "no environment.yml, setup.cfg pins or package to check")
     fix = ("conda env update -f environment.yml --prune" if facts.has("environment.yml")
+           else "pip install -r requirements.txt" if facts.has("requirements.txt")
            else "pip install -e .")
     python = project_python(environ)
     package = facts.packages[0].replace("/", ".") if facts.packages else ""

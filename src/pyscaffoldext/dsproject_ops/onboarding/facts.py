@@ -51,10 +51,11 @@ class Job:
     file: str
     name: str
     stage: str  # GitLab stage, or the GitHub workflow's name
-    commands: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()  # the shell lines it runs
     needs: tuple[str, ...] = ()
-    manual: bool = False
+    manual: str = ""  # "always", "sometimes" (some rules wait for a person) or ""
     environment: str = ""
+    uses: tuple[str, ...] = ()  # GitHub actions it calls
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,11 @@ class Facts:
 
     def has(self, rel: str) -> bool:
         return (self.root / rel).exists()
+
+    def broken(self, rel: str) -> bool:
+        """Did ``rel`` (a file or a folder's files) fail to parse?"""
+        return any(p.path == rel or p.path.startswith(rel.rstrip("/") + "/")
+                   for p in self.problems)
 
 
 # --------------------------------------------------------------------------- YAML
@@ -240,10 +246,10 @@ def parse_gitlab_ci(text: str, file: str = ".gitlab-ci.yml") -> tuple[Job, ...]:
         if name in GITLAB_KEYWORDS or name.startswith(".") or not isinstance(body, Mapping):
             continue
         merged = dict(_extended(data, body))
-        rules = merged.get("rules") or []
-        manual = merged.get("when") == "manual" or any(
-            isinstance(r, Mapping) and r.get("when") == "manual" for r in rules
-        )
+        rules = [r for r in merged.get("rules") or [] if isinstance(r, Mapping)]
+        waits = [r.get("when") == "manual" for r in rules]
+        manual = ("always" if merged.get("when") == "manual" or (waits and all(waits))
+                  else "sometimes" if any(waits) else "")
         environment = merged.get("environment")
         if isinstance(environment, Mapping):
             environment = environment.get("name")
@@ -285,11 +291,12 @@ def parse_workflow(text: str, file: str) -> tuple[Job, ...]:
         body = body if isinstance(body, Mapping) else {}
         steps = body.get("steps") or []
         commands: list[str] = []
+        uses: list[str] = []
         for step in steps if isinstance(steps, list) else []:
             if isinstance(step, Mapping) and step.get("run"):
                 commands.extend(_commands(step["run"]))
             elif isinstance(step, Mapping) and step.get("uses"):
-                commands.append(f"uses: {step['uses']}")
+                uses.append(str(step["uses"]))
         environment = body.get("environment")
         if isinstance(environment, Mapping):
             environment = environment.get("name")
@@ -301,8 +308,8 @@ def parse_workflow(text: str, file: str) -> tuple[Job, ...]:
             stage=title,
             commands=tuple(commands),
             needs=tuple(_strings(needs)),
-            manual=False,
             environment=str(environment or ""),
+            uses=tuple(uses),
         ))
     return tuple(jobs)
 
@@ -386,7 +393,7 @@ def tracking_uri(
         return Tracking(found, "params.yaml")
     if recorded.get("dsproject_ops_mlflow_tracking_uri"):
         return Tracking(recorded["dsproject_ops_mlflow_tracking_uri"].strip(),
-                        "setup.cfg [pyscaffold] (the answer given to putup)")
+                        "the answer recorded in setup.cfg [pyscaffold]")
     return None
 
 

@@ -174,6 +174,9 @@ def hooks(facts: Facts) -> Section:
         for hook in facts.hooks:
             label = hook.id if hook.name == hook.id else f"{hook.id}: {hook.name}"
             part.add(label, f"pre-commit run {hook.id} --all-files")
+    elif facts.broken(".pre-commit-config.yaml"):
+        part.add(".pre-commit-config.yaml does not parse (see the overview): no hook runs "
+                 "until it is fixed", "pre-commit validate-config")
     elif facts.has(".pre-commit-config.yaml"):
         part.add(".pre-commit-config.yaml exists but defines no hooks")
     else:
@@ -208,16 +211,21 @@ def pipeline(facts: Facts) -> Section:
     if not facts.stages:
         how = ("dvc stage add -n prepare -d data/raw -o data/processed python -m "
                "<package>.prepare")
-        if facts.has("dvc.yaml"):
-            part.add("dvc.yaml defines no stages")
-        part.missing.append(("a DVC pipeline (dvc.yaml)", how))
+        if facts.broken("dvc.yaml"):
+            part.add("dvc.yaml does not parse (see the overview); DVC shows where",
+                     "dvc stage list")
+        elif facts.has("dvc.yaml"):
+            part.add("dvc.yaml defines no stages yet", how)
+        else:
+            part.missing.append(("a DVC pipeline (dvc.yaml)", how))
         return part
     part.add(f"dvc.yaml: {len(facts.stages)} stage(s); `dvc repro` runs the ones whose "
              "inputs changed, in order", "dvc repro")
     for stage in facts.stages:
         part.lines.extend(_stage_lines(stage))
     if facts.params:
-        key = facts.params[0]
+        # A training parameter makes the most telling first experiment.
+        key = next((k for k in facts.params if k.startswith("train.")), facts.params[0])
         part.add(f"params.yaml: {len(facts.params)} parameter(s): "
                  + ", ".join(facts.params[:10]) + (" ..." if len(facts.params) > 10 else ""))
         part.add("try a parameter without editing the file (an experiment)",
@@ -250,11 +258,12 @@ def experiments(facts: Facts) -> Section:
                              "export MLFLOW_TRACKING_URI=sqlite:///mlflow.db"))
         return part
     part.add(f"runs are logged to {tracking.uri} (from {tracking.source}); "
-             "MLFLOW_TRACKING_URI overrides it")
+             "the MLFLOW_TRACKING_URI variable overrides it")
     if tracking.uri.startswith(("http://", "https://")):
         part.add(f"open {tracking.uri} in a browser to compare runs")
     else:
-        part.add("browse and compare runs", f"mlflow ui --backend-store-uri {tracking.uri}")
+        part.add("browse and compare runs at http://127.0.0.1:5000",
+                 f"mlflow server --backend-store-uri {tracking.uri} --host 127.0.0.1 --port 5000")
     return part
 
 
@@ -268,7 +277,11 @@ def ci(facts: Facts) -> Section:
         part.add(f"{title} ({', '.join(files)}): {len(jobs)} job(s)")
         for job in jobs:
             part.lines.extend(_job_lines(job))
-    if not facts.jobs:
+    for rel in (".gitlab-ci.yml", ".github/workflows"):
+        if facts.broken(rel):
+            part.add(f"{rel} does not parse (see the overview): CI cannot run it")
+    if not facts.jobs and not facts.broken(".gitlab-ci.yml") \
+            and not facts.broken(".github/workflows"):
         if facts.has(".gitlab-ci.yml") or facts.has(".github/workflows"):
             part.add("CI files exist but define no jobs")
         part.missing.append(("a CI pipeline (.gitlab-ci.yml or .github/workflows/)",
@@ -283,9 +296,13 @@ def _job_lines(job: Job) -> list[str]:
         notes.append("after " + ", ".join(job.needs))
     if job.environment:
         notes.append(f"deploys to {job.environment}")
-    if job.manual:
-        notes.append("started by hand (manual approval)")
+    if job.manual == "always":
+        notes.append("waits for a person to start it (manual)")
+    elif job.manual:
+        notes.append("in some pipelines waits for a person to start it (manual)")
     lines = [f"  job {job.name} ({'; '.join(notes)})"]
+    if job.uses:
+        lines.append("      uses: " + ", ".join(job.uses))
     for command in job.commands[:4]:
         lines.append(f"      runs: {command}")
     if len(job.commands) > 4:

@@ -26,7 +26,7 @@ from ..render import render
 from . import history
 from .adopt import infer_answers
 from .merge3 import Labels
-from .plan import ADDED, CONFLICT, REMOVED, Change, plan
+from .plan import ADDED, CONFLICT, KEPT, REMOVED, UNCHANGED, Change, plan
 from .record import recorded_answers, recorded_version
 
 JOURNAL = "dsops-upgrade"
@@ -168,6 +168,15 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
     tracked = _tracked(repo, paths)
     ours = {p: _read(repo, p) for p in tracked}
     changes = plan(base, theirs, ours, labels, adopting=from_version is None)
+    # A symbolic link or a submodule where the template has a file: never merged.
+    changes = [
+        (
+            Change(c.path, KEPT, ours=ours.get(c.path), note="a link or submodule: not merged")
+            if tracked.get(c.path, ("",))[0] in ("120000", "160000") and c.kind != UNCHANGED
+            else c
+        )
+        for c in changes
+    ]
     outcome = Outcome(changes, from_version, to_version, from_version is None)
     for change in changes:
         if change.kind == ADDED:

@@ -30,9 +30,11 @@ def validate_generated(struct: Struct, opts: Opts) -> tuple[Struct, Opts]:
     result = validate(target)
     if result.findings:
         print("\n" + "!" * 78, file=sys.stderr)
-        print("dsops validate: the generated repository has findings. This is a bug in the "
-              "dsproject-ops template;\nplease report it with the output below.",
-              file=sys.stderr)
+        print(
+            "dsops validate: the generated repository has findings. This is a bug in the "
+            "dsproject-ops template;\nplease report it with the output below.",
+            file=sys.stderr,
+        )
         print("!" * 78 + "\n", file=sys.stderr)
         print(render(result), file=sys.stderr)
         raise GeneratedRepositoryInvalid(

@@ -9,14 +9,58 @@ from .context import Context, Parsed
 from .registry import Check, Issue
 
 GITLAB = ".gitlab-ci.yml"
-_GITLAB_GLOBAL = {"default", "include", "stages", "variables", "workflow", "image", "services",
-                  "cache", "before_script", "after_script", "spec"}
-_GITLAB_JOB = {"after_script", "allow_failure", "artifacts", "before_script", "cache",
-               "coverage", "dast_configuration", "dependencies", "environment", "extends",
-               "hooks", "identity", "id_tokens", "image", "inherit", "interruptible",
-               "manual_confirmation", "needs", "pages", "parallel", "release", "resource_group",
-               "retry", "rules", "run", "script", "secrets", "services", "stage", "tags",
-               "timeout", "trigger", "variables", "when", "only", "except", "start_in"}
+_GITLAB_GLOBAL = {
+    "default",
+    "include",
+    "stages",
+    "variables",
+    "workflow",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+    "spec",
+}
+_GITLAB_JOB = {
+    "after_script",
+    "allow_failure",
+    "artifacts",
+    "before_script",
+    "cache",
+    "coverage",
+    "dast_configuration",
+    "dependencies",
+    "environment",
+    "extends",
+    "hooks",
+    "identity",
+    "id_tokens",
+    "image",
+    "inherit",
+    "interruptible",
+    "manual_confirmation",
+    "needs",
+    "pages",
+    "parallel",
+    "release",
+    "resource_group",
+    "retry",
+    "rules",
+    "run",
+    "script",
+    "secrets",
+    "services",
+    "stage",
+    "tags",
+    "timeout",
+    "trigger",
+    "variables",
+    "when",
+    "only",
+    "except",
+    "start_in",
+}
 _DEFAULT_STAGES = [".pre", "build", "test", "deploy", ".post"]
 
 
@@ -28,8 +72,7 @@ def _gitlab(ctx: Context) -> tuple[dict[str, Any], Parsed | None]:
 
 def gitlab_jobs(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Jobs and hidden templates (``.name``), without the global keywords."""
-    return {str(k): v for k, v in data.items()
-            if k not in _GITLAB_GLOBAL and isinstance(v, dict)}
+    return {str(k): v for k, v in data.items() if k not in _GITLAB_GLOBAL and isinstance(v, dict)}
 
 
 def _line(parsed: Parsed | None, *path: Any) -> int | None:
@@ -61,28 +104,35 @@ class GitLabStructure(_GitLab):
             yield Issue("the pipeline is empty: define stages and jobs", GITLAB, 1)
             return
         stages = data.get("stages")
-        if stages is not None and not (isinstance(stages, list) and
-                                       all(isinstance(s, str) for s in stages)):
+        if stages is not None and not (
+            isinstance(stages, list) and all(isinstance(s, str) for s in stages)
+        ):
             yield Issue("stages must be a list of names", GITLAB, _line(parsed, "stages"))
         jobs = gitlab_jobs(data)
         for name, value in data.items():
             if name not in _GITLAB_GLOBAL and not isinstance(value, dict):
-                yield Issue(f"job {name!r} must be a mapping of job keywords", GITLAB,
-                            _line(parsed, name))
+                yield Issue(
+                    f"job {name!r} must be a mapping of job keywords", GITLAB, _line(parsed, name)
+                )
         for name, job in jobs.items():
             if name.startswith("."):
                 continue  # hidden keys are free-form: templates and YAML anchors
             for key in job:
                 if key not in _GITLAB_JOB:
-                    yield Issue(f"job {name!r}: unknown keyword {key!r}", GITLAB,
-                                _line(parsed, name, key))
+                    yield Issue(
+                        f"job {name!r}: unknown keyword {key!r}", GITLAB, _line(parsed, name, key)
+                    )
             if not any(k in _resolved(jobs, name) for k in ("script", "trigger", "run")):
-                yield Issue(f"job {name!r} has no script: add the commands it runs", GITLAB,
-                            _line(parsed, name))
+                yield Issue(
+                    f"job {name!r} has no script: add the commands it runs",
+                    GITLAB,
+                    _line(parsed, name),
+                )
 
 
-def _resolved(jobs: dict[str, dict[str, Any]], name: str, seen: frozenset[str] = frozenset()
-              ) -> dict[str, Any]:
+def _resolved(
+    jobs: dict[str, dict[str, Any]], name: str, seen: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """The job with its ``extends`` chain merged (a shallow merge is enough here)."""
     job = jobs.get(name, {})
     parents = job.get("extends", [])
@@ -116,9 +166,11 @@ class GitLabStages(_GitLab):
                 continue
             stage = _resolved(jobs, name).get("stage", "test")
             if stage not in known:
-                yield Issue(f"job {name!r}: stage {stage!r} is not in stages "
-                            f"({', '.join(stages)})", GITLAB,
-                            _line(parsed, name, "stage") or _line(parsed, name))
+                yield Issue(
+                    f"job {name!r}: stage {stage!r} is not in stages " f"({', '.join(stages)})",
+                    GITLAB,
+                    _line(parsed, name, "stage") or _line(parsed, name),
+                )
 
 
 class GitLabNeeds(_GitLab):
@@ -150,8 +202,11 @@ class GitLabNeeds(_GitLab):
                             continue
                         target = item.get("job")
                     if isinstance(target, str) and target not in real:
-                        yield Issue(f"job {name!r}: {key} names {target!r}, which is not a job",
-                                    GITLAB, _line(parsed, name, key, index))
+                        yield Issue(
+                            f"job {name!r}: {key} names {target!r}, which is not a job",
+                            GITLAB,
+                            _line(parsed, name, key, index),
+                        )
 
 
 class GitLabExtends(_GitLab):
@@ -175,8 +230,11 @@ class GitLabExtends(_GitLab):
             listed = [parents] if isinstance(parents, str) else list(parents or [])
             for parent in listed:
                 if parent not in jobs:
-                    yield Issue(f"job {name!r} extends {parent!r}, which is not defined", GITLAB,
-                                _line(parsed, name, "extends"))
+                    yield Issue(
+                        f"job {name!r} extends {parent!r}, which is not defined",
+                        GITLAB,
+                        _line(parsed, name, "extends"),
+                    )
 
 
 class _GitHub(Check):
@@ -205,7 +263,7 @@ class GitHubStructure(_GitHub):
             if ctx.broken(rel):
                 continue
             data, parsed = _workflow(ctx, rel)
-            if "on" not in data and True not in data:
+            if not {"on", True} & set(data):
                 yield Issue("the workflow has no `on:` trigger", rel, 1)
             jobs = data.get("jobs")
             if not isinstance(jobs, dict) or not jobs:
@@ -225,8 +283,11 @@ class GitHubStructure(_GitHub):
                     continue
                 for index, step in enumerate(steps):
                     if not isinstance(step, dict) or not ("run" in step or "uses" in step):
-                        yield Issue(f"job {name!r}: step {index + 1} has neither run nor uses",
-                                    rel, _line(parsed, "jobs", name, "steps", index))
+                        yield Issue(
+                            f"job {name!r}: step {index + 1} has neither run nor uses",
+                            rel,
+                            _line(parsed, "jobs", name, "steps", index),
+                        )
 
 
 class GitHubNeeds(_GitHub):
@@ -248,10 +309,17 @@ class GitHubNeeds(_GitHub):
                 listed = [needs] if isinstance(needs, str) else list(needs or [])
                 for index, target in enumerate(listed):
                     if target not in jobs:
-                        at = _line(parsed, "jobs", name, "needs", index) if not \
-                            isinstance(needs, str) else _line(parsed, "jobs", name, "needs")
-                        yield Issue(f"job {name!r} needs {target!r}, which is not a job of this "
-                                    "workflow", rel, at)
+                        at = (
+                            _line(parsed, "jobs", name, "needs", index)
+                            if not isinstance(needs, str)
+                            else _line(parsed, "jobs", name, "needs")
+                        )
+                        yield Issue(
+                            f"job {name!r} needs {target!r}, which is not a job of this "
+                            "workflow",
+                            rel,
+                            at,
+                        )
 
 
 def _script_lines(value: Any) -> Iterator[tuple[int, str]]:
@@ -292,8 +360,11 @@ class CommandsExist(Check):
             for path, value in sources:
                 for index, line in _script_lines(value):
                     for problem in commands.problems(ctx, line):
-                        at = _line(parsed, *path, index) if isinstance(value, list) \
+                        at = (
+                            _line(parsed, *path, index)
+                            if isinstance(value, list)
                             else _line(parsed, *path)
+                        )
                         yield Issue(f"`{line.strip()}`: {problem}", GITLAB, at)
         for rel in ctx.workflows():
             if ctx.broken(rel):

@@ -25,18 +25,27 @@ def parser(prog: str) -> argparse.ArgumentParser:
         epilog="exit codes: 0 clean; 1 findings at or above --fail-on; 2 usage errors. "
         "Ignore checks in pyproject.toml [tool.dsops.validate] (see docs/validate.md).",
     )
-    p.add_argument("path", nargs="?", default=".", help="the repository (default: .)")
-    p.add_argument("--format", choices=list(FORMATS), default="human",
-                   help="output format (default: human)")
+    p.add_argument(
+        "path", nargs="?", default=None, help="the repository (default: the git repository here)"
+    )
+    p.add_argument(
+        "--format", choices=list(FORMATS), default="human", help="output format (default: human)"
+    )
     p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
-    p.add_argument("--fail-on", choices=[*SEVERITIES, "never"], default=None,
-                   help="lowest severity that fails (default: the repository's fail-on, "
-                   "else warning)")
+    p.add_argument(
+        "--fail-on",
+        choices=[*SEVERITIES, "never"],
+        default=None,
+        help="lowest severity that fails (default: the repository's fail-on, " "else warning)",
+    )
     p.add_argument("--list", action="store_true", help="list every check and exit")
     p.add_argument("--explain", metavar="CODE", help="show a check's documentation and exit")
-    p.add_argument("--external", action="store_true",
-                   help="also run hadolint, actionlint, gitlab-ci-local, dvc and the CI JSON "
-                   "schemas, where installed")
+    p.add_argument(
+        "--external",
+        action="store_true",
+        help="also run hadolint, actionlint, gitlab-ci-local, dvc and the CI JSON "
+        "schemas, where installed",
+    )
     return p
 
 
@@ -50,7 +59,7 @@ def main(argv: Sequence[str], prog: str = "dsops validate") -> int:
         return 0
     if args.explain:
         return explain(args.explain)
-    root = Path(args.path)
+    root = Path(args.path) if args.path is not None else _here()
     if not root.is_dir():
         print(f"{prog}: error: {root} is not a folder", file=sys.stderr)
         return 2
@@ -73,6 +82,15 @@ def main(argv: Sequence[str], prog: str = "dsops validate") -> int:
 
         print(f"{prog}: {summary(result)}; report written to {args.output}", file=sys.stderr)
     return 0 if fail_on == "never" else result.exit_code(fail_on)
+
+
+def _here() -> Path:
+    """The enclosing git repository's root, so a subfolder checks the whole repository."""
+    cwd = Path.cwd()
+    for folder in (cwd, *cwd.parents):
+        if (folder / ".git").exists():
+            return folder
+    return cwd
 
 
 def write(result: object, fmt: str, output: str | None, stream: TextIO) -> None:
@@ -108,8 +126,10 @@ def explain(code: str) -> int:
     checks = {c.code: c for c in all_checks()}
     check = checks.get(code.upper())
     if check is None:
-        print(f"dsops validate: error: unknown check {code!r} (`dsops validate --list`)",
-              file=sys.stderr)
+        print(
+            f"dsops validate: error: unknown check {code!r} (`dsops validate --list`)",
+            file=sys.stderr,
+        )
         return 2
     print(f"{check.code} ({check.family}, {check.severity}): {check.summary}\n")
     print(check.doc())
@@ -117,8 +137,10 @@ def explain(code: str) -> int:
         print(f"\nrequires: {', '.join(check.requires)} (skipped when they fail)")
     if check.tool:
         print(f"\nruns {check.tool} (with --external, when installed)")
-    print(f"\nignore it in pyproject.toml:\n  [tool.dsops.validate.ignore]\n"
-          f"  {check.code} = \"why this repository does without it\"")
+    print(
+        f"\nignore it in pyproject.toml:\n  [tool.dsops.validate.ignore]\n"
+        f'  {check.code} = "why this repository does without it"'
+    )
     return 0
 
 

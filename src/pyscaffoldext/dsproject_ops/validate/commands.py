@@ -59,8 +59,7 @@ def _file(ctx: Context, token: str) -> bool:
 def problems(ctx: Context, line: str) -> Iterator[str]:
     """Why the commands on ``line`` cannot run in this repository (empty when fine)."""
     for words in simple_commands(line):
-        while words and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]) or
-                         words[0] in _PREFIXES):
+        while words and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]) or words[0] in _PREFIXES):
             words = words[1:]
         if not words:
             continue
@@ -79,8 +78,11 @@ def _one(ctx: Context, words: list[str]) -> Iterator[str]:
         script = next((a for a in args if not a.startswith("-")), None)
         if head.startswith("python") and args[:1] and args[0] == "-c":
             return
-        if script and (head in ("bash", "sh", "zsh", "source", ".") or
-                       script.endswith((".py", ".sh"))) and not _file(ctx, script):
+        if (
+            script
+            and (head in ("bash", "sh", "zsh", "source", ".") or script.endswith((".py", ".sh")))
+            and not _file(ctx, script)
+        ):
             yield f"{script} does not exist"
         return
     if head.startswith("./") or (("/" in head) and not head.startswith(("/", "~", "$"))):
@@ -108,15 +110,15 @@ def _one(ctx: Context, words: list[str]) -> Iterator[str]:
         return
     if head == "dvc" and args[:1] == ["repro"]:
         stages = ctx.dvc_stages
-        targets = [a for a in args[1:] if not a.startswith("-")]
         if stages is not None:
-            for target in targets:
+            for target in [a for a in args[1:] if not a.startswith("-")]:
                 if target not in stages and not ctx.exists(target) and not _placeholder(target):
                     yield f"dvc.yaml has no stage {target!r}"
         return
     names = {n for n in (package, ctx.project_name) if n}
-    if (head in names or any(head.startswith(n + "-") for n in names)) \
-            and head not in ctx.console_scripts:
+    if (
+        head in names or any(head.startswith(n + "-") for n in names)
+    ) and head not in ctx.console_scripts:
         yield f"{head!r} is not a console script of the package ([options.entry_points])"
 
 

@@ -9,11 +9,24 @@ from dataclasses import dataclass
 
 _NAME = r"[A-Za-z0-9_*][A-Za-z0-9_.\-*]*"
 _VERSION_ATOM = re.compile(r"^(?:==|!=|>=|<=|~=|>|<|=)?[0-9A-Za-z_*][0-9A-Za-z_.*+!]*$")
-_SPLIT = re.compile(r"^(?:(?P<channel>[^\s:]+(?:/[^\s:]+)?)::)?(?P<name>" + _NAME + r")"
-                    r"(?P<rest>.*)$")
+_SPLIT = re.compile(
+    r"^(?:(?P<channel>[^\s:]+(?:/[^\s:]+)?)::)?(?P<name>" + _NAME + r")" r"(?P<rest>.*)$"
+)
 _BRACKET = re.compile(r"\[(?P<body>[^\]]*)\]\s*$")
-_BRACKET_KEYS = {"version", "build", "build_number", "channel", "subdir", "md5", "sha256",
-                 "license", "fn", "url", "track_features", "features"}
+_BRACKET_KEYS = {
+    "version",
+    "build",
+    "build_number",
+    "channel",
+    "subdir",
+    "md5",
+    "sha256",
+    "license",
+    "fn",
+    "url",
+    "track_features",
+    "features",
+}
 
 
 class SpecError(ValueError):
@@ -109,5 +122,6 @@ def _check_version(version: str, spec: str) -> None:
         atoms = alternative.split(",")
         for atom in atoms:
             if not _VERSION_ATOM.match(atom.strip()):
-                raise SpecError(f"invalid version constraint {atom.strip() or '(empty)'!r} "
-                                f"in {spec!r}")
+                raise SpecError(
+                    f"invalid version constraint {atom.strip() or '(empty)'!r} " f"in {spec!r}"
+                )

@@ -53,8 +53,9 @@ class Config:
                 return self.ignore[key]
         if finding.file:
             for pattern, codes, reason in self.per_path:
-                if (finding.code in codes or finding.family in codes) and \
-                        glob_match(finding.file, pattern):
+                if (finding.code in codes or finding.family in codes) and glob_match(
+                    finding.file, pattern
+                ):
                     return reason or f"per-path ignore {pattern}"
         return None
 
@@ -63,13 +64,18 @@ def load(ctx: Context, known_codes: set[str]) -> Config:
     table: dict[str, Any] | None = None
     source = None
     tool = ctx.pyproject.get("tool", {})
-    if isinstance(tool, dict) and isinstance(tool.get("dsops"), dict) \
-            and "validate" in tool["dsops"]:
+    if (
+        isinstance(tool, dict)
+        and isinstance(tool.get("dsops"), dict)
+        and "validate" in tool["dsops"]
+    ):
         table, source = tool["dsops"]["validate"], "pyproject.toml [tool.dsops.validate]"
     elif "dsops.validate" in ctx.setup_cfg:
-        table, source = _from_setup_cfg(ctx.setup_cfg["dsops.validate"]), \
-            "setup.cfg [dsops.validate]"
-    if table is None:
+        table, source = (
+            _from_setup_cfg(ctx.setup_cfg["dsops.validate"]),
+            "setup.cfg [dsops.validate]",
+        )
+    if table is None or source is None:
         return Config()
     if not isinstance(table, dict):
         raise ConfigError(f"{source} must be a table")
@@ -77,8 +83,10 @@ def load(ctx: Context, known_codes: set[str]) -> Config:
     known = known_codes | set(FAMILIES)
     unknown_keys = set(table) - {"ignore", "per-path-ignores", "fail-on", "max-file-kb"}
     if unknown_keys:
-        raise ConfigError(f"{source}: unknown setting(s) {', '.join(sorted(unknown_keys))}; "
-                          "use ignore, per-path-ignores, fail-on or max-file-kb")
+        raise ConfigError(
+            f"{source}: unknown setting(s) {', '.join(sorted(unknown_keys))}; "
+            "use ignore, per-path-ignores, fail-on or max-file-kb"
+        )
     ignore = table.get("ignore", {})
     if isinstance(ignore, list):
         ignore = {str(code): "" for code in ignore}

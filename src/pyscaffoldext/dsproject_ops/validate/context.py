@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+import struct
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
@@ -20,9 +21,26 @@ YAML_SUFFIXES = (".yml", ".yaml", ".dvc")
 PREFIX = "dsproject_ops_"  # answers.PREFIX, without importing answers' validators
 TEXT_LIMIT = 2_000_000  # bytes: larger files are data, not text to lint
 # Folders never walked when the repository has no git index.
-SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache",
-                       ".pytest_cache", ".tox", ".nox", ".gitlab-ci-local", "mlruns",
-                       "mlartifacts", ".ipynb_checkpoints", "build", "dist", ".eggs"})
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".venv",
+        "venv",
+        "node_modules",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".tox",
+        ".nox",
+        ".gitlab-ci-local",
+        "mlruns",
+        "mlartifacts",
+        ".ipynb_checkpoints",
+        "build",
+        "dist",
+        ".eggs",
+    }
+)
 
 
 @dataclass
@@ -115,7 +133,10 @@ class Context:
         index = folder / "index"
         if not index.is_file():
             return {}
-        return read_index(index)
+        try:
+            return read_index(index)
+        except (OSError, ValueError, struct.error):
+            return None  # an index we cannot read: check the files on disk instead
 
     @property
     def tracked(self) -> list[str] | None:
@@ -134,9 +155,14 @@ class Context:
         found: list[str] = []
         for folder, dirs, names in os.walk(self.root):
             rel_folder = os.path.relpath(folder, self.root).replace(os.sep, "/")
-            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info")
-                             and not (rel_folder == "." and d == "data")
-                             and not (rel_folder == ".dvc" and d in ("cache", "tmp")))
+            dirs[:] = sorted(
+                d
+                for d in dirs
+                if d not in SKIP_DIRS
+                and not d.endswith(".egg-info")
+                and not (rel_folder == "." and d == "data")
+                and not (rel_folder == ".dvc" and d in ("cache", "tmp"))
+            )
             for name in names:
                 rel = name if rel_folder == "." else f"{rel_folder}/{name}"
                 found.append(rel)
@@ -188,7 +214,9 @@ class Context:
         kind = kind_of(rel)
         if kind is None:
             return None
-        return getattr(self, "json" if kind == "notebook" else kind)(rel)  # type: ignore[no-any-return]
+        name = "json" if kind == "notebook" else kind
+        parse: Callable[[str], Parsed | None] = getattr(self, name)
+        return parse(rel)
 
     def broken(self, rel: str) -> bool:
         parsed = self.parse_any(rel)
@@ -250,7 +278,7 @@ class Context:
     def answers(self) -> dict[str, str] | None:
         """The recorded dsproject-ops answers (setup.cfg ``[pyscaffold]``), if any."""
         section = self.setup_cfg.get("pyscaffold", {})
-        found = {k[len(PREFIX):]: v.strip() for k, v in section.items() if k.startswith(PREFIX)}
+        found = {k[len(PREFIX) :]: v.strip() for k, v in section.items() if k.startswith(PREFIX)}
         if not found:
             return None
         found.setdefault("package", section.get("package", "").strip())
@@ -287,8 +315,9 @@ class Context:
 
     @cached_property
     def project_name(self) -> str | None:
-        name = self.setup_cfg.get("metadata", {}).get("name") or \
-            self.pyproject.get("project", {}).get("name")
+        name = self.setup_cfg.get("metadata", {}).get("name") or self.pyproject.get(
+            "project", {}
+        ).get("name")
         return str(name).strip() if name else None
 
     @cached_property
@@ -326,11 +355,18 @@ class Context:
         return {str(k) for k in data["stages"]}
 
     def workflows(self) -> list[str]:
-        return [p for p in self.files
-                if p.startswith(".github/workflows/") and p.endswith((".yml", ".yaml"))]
+        return [
+            p
+            for p in self.files
+            if p.startswith(".github/workflows/") and p.endswith((".yml", ".yaml"))
+        ]
 
     @cached_property
     def dockerfiles(self) -> list[str]:
-        return [p for p in self.files
-                if p.rsplit("/", 1)[-1] == "Dockerfile" or p.endswith(".Dockerfile")
-                or p.rsplit("/", 1)[-1].startswith("Dockerfile.")]
+        return [
+            p
+            for p in self.files
+            if p.rsplit("/", 1)[-1] == "Dockerfile"
+            or p.endswith(".Dockerfile")
+            or p.rsplit("/", 1)[-1].startswith("Dockerfile.")
+        ]

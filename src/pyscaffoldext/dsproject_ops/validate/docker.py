@@ -12,9 +12,26 @@ from . import patterns
 from .context import Context
 from .registry import Check, Issue
 
-KEYWORDS = {"FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY",
-            "ENTRYPOINT", "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL",
-            "HEALTHCHECK", "SHELL"}
+KEYWORDS = {
+    "FROM",
+    "RUN",
+    "CMD",
+    "LABEL",
+    "MAINTAINER",
+    "EXPOSE",
+    "ENV",
+    "ADD",
+    "COPY",
+    "ENTRYPOINT",
+    "VOLUME",
+    "USER",
+    "WORKDIR",
+    "ARG",
+    "ONBUILD",
+    "STOPSIGNAL",
+    "HEALTHCHECK",
+    "SHELL",
+}
 # What must never reach the build context: data, caches, tracking stores, git.
 MUST_EXCLUDE = (".git", "data/raw", ".dvc/cache", "mlruns", "mlflow.db", ".venv")
 
@@ -157,8 +174,11 @@ class BaseImagePinned(_Docker):
             names: set[str] = set()
             for stage in stages(dockerfile):
                 words = stage[0].args.split()
-                image = re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)),
-                               words[0]) if words else ""
+                image = (
+                    re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)), words[0])
+                    if words
+                    else ""
+                )
                 if len(words) >= 3 and words[1].lower() == "as":
                     names.add(words[2])
                 if image == "scratch" or image in names or "$" in image:
@@ -167,8 +187,12 @@ class BaseImagePinned(_Docker):
                 if "@sha256:" in image:
                     continue
                 if ":" not in last or last.endswith(":latest"):
-                    yield Issue(f"base image {image!r} is not pinned: add a version tag "
-                                "(python:3.11-slim) or a digest", rel, stage[0].line)
+                    yield Issue(
+                        f"base image {image!r} is not pinned: add a version tag "
+                        "(python:3.11-slim) or a digest",
+                        rel,
+                        stage[0].line,
+                    )
 
 
 class NonRootUser(_Docker):
@@ -185,13 +209,19 @@ class NonRootUser(_Docker):
             users = [ins for ins in final if ins.keyword == "USER"]
             if not users:
                 if final:
-                    yield Issue("the final stage has no USER: add `USER 10001` after "
-                                "creating that user", rel, final[0].line)
+                    yield Issue(
+                        "the final stage has no USER: add `USER 10001` after " "creating that user",
+                        rel,
+                        final[0].line,
+                    )
                 continue
             name = users[-1].args.split(":")[0].strip()
             if name in ("root", "0"):
-                yield Issue("the image runs as root: switch to an unprivileged user "
-                            "(`USER 10001`)", rel, users[-1].line)
+                yield Issue(
+                    "the image runs as root: switch to an unprivileged user " "(`USER 10001`)",
+                    rel,
+                    users[-1].line,
+                )
 
 
 class NumericUser(_Docker):
@@ -208,10 +238,16 @@ class NumericUser(_Docker):
     def run(self, ctx: Context) -> Iterable[Issue]:
         for rel, dockerfile in self.parsed(ctx):
             for ins in dockerfile.instructions:
-                if ins.keyword == "USER" and not re.fullmatch(r"\d+(?::\d+)?", ins.args.strip()) \
-                        and "$" not in ins.args:
-                    yield Issue(f"USER {ins.args} is a name: use the numeric uid "
-                                "(`USER 10001`)", rel, ins.line)
+                if (
+                    ins.keyword == "USER"
+                    and not re.fullmatch(r"\d+(?::\d+)?", ins.args.strip())
+                    and "$" not in ins.args
+                ):
+                    yield Issue(
+                        f"USER {ins.args} is a name: use the numeric uid " "(`USER 10001`)",
+                        rel,
+                        ins.line,
+                    )
 
 
 class ExecForm(_Docker):
@@ -227,8 +263,12 @@ class ExecForm(_Docker):
         for rel, dockerfile in self.parsed(ctx):
             for ins in dockerfile.instructions:
                 if ins.keyword in ("CMD", "ENTRYPOINT") and ins.exec_form() is None:
-                    yield Issue(f"{ins.keyword} is in shell form: write it as a JSON list "
-                                f"({ins.keyword} [\"prog\", \"arg\"])", rel, ins.line)
+                    yield Issue(
+                        f"{ins.keyword} is in shell form: write it as a JSON list "
+                        f'({ins.keyword} ["prog", "arg"])',
+                        rel,
+                        ins.line,
+                    )
 
 
 def _dockerignore(ctx: Context, rel: str) -> tuple[str, list[str]]:
@@ -260,23 +300,37 @@ class CopySources(_Docker):
                     path = source.strip("/") if source not in (".", "./") else "."
                     if path == ".":
                         continue
-                    matches = [p for p in ctx.files if fnmatch.fnmatch(p, path) or
-                               p.startswith(path.rstrip("/") + "/")] if any(
-                        c in path for c in "*?[") else None
+                    matches = (
+                        [
+                            p
+                            for p in ctx.files
+                            if fnmatch.fnmatch(p, path) or p.startswith(path.rstrip("/") + "/")
+                        ]
+                        if any(c in path for c in "*?[")
+                        else None
+                    )
                     if matches is None and _produced(ctx, path):
                         continue
                     if matches is None and not ctx.exists(path) and ctx.git_ignored(path):
-                        yield Issue(f"{ins.keyword} source {source} is generated (git-ignored) "
-                                    "but no dvc.yaml stage produces it: add the stage, or "
-                                    "`dvc add` it, so CI can build the image", rel, ins.line,
-                                    severity="warning")
+                        yield Issue(
+                            f"{ins.keyword} source {source} is generated (git-ignored) "
+                            "but no dvc.yaml stage produces it: add the stage, or "
+                            "`dvc add` it, so CI can build the image",
+                            rel,
+                            ins.line,
+                            severity="warning",
+                        )
                     elif matches is None and not ctx.exists(path):
                         yield Issue(f"{ins.keyword} source {source} does not exist", rel, ins.line)
                     elif matches == []:
                         yield Issue(f"{ins.keyword} source {source} matches no file", rel, ins.line)
                     elif patterns.ignored(path, rules, docker=True):
-                        yield Issue(f"{ins.keyword} source {source} is excluded by .dockerignore: "
-                                    "remove the exclusion or the COPY", rel, ins.line)
+                        yield Issue(
+                            f"{ins.keyword} source {source} is excluded by .dockerignore: "
+                            "remove the exclusion or the COPY",
+                            rel,
+                            ins.line,
+                        )
 
 
 def _produced(ctx: Context, path: str) -> bool:
@@ -308,5 +362,8 @@ class ContextExcludes(_Docker):
             missing = [p for p in MUST_EXCLUDE if not patterns.ignored(p, rules, docker=True)]
             if missing:
                 shown = ["data/" if p == "data/raw" else p for p in missing]
-                yield Issue(f"the build context includes {', '.join(shown)}: add them to "
-                            f"{ignore_file}", ignore_file, 1 if ctx.exists(ignore_file) else None)
+                yield Issue(
+                    f"the build context includes {', '.join(shown)}: add them to " f"{ignore_file}",
+                    ignore_file,
+                    1 if ctx.exists(ignore_file) else None,
+                )

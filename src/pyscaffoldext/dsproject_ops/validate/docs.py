@@ -90,9 +90,13 @@ class ReadmeLinksExist(Check):
         for number, line in enumerate((ctx.text(README) or "").splitlines(), 1):
             for match in _LINK.finditer(line):
                 target = match.group(1).split("#", 1)[0]
-                if not target or re.match(r"^[a-z][a-z0-9+.\-]*:", target, re.IGNORECASE) or \
-                        target.startswith("/"):
+                if (
+                    not target
+                    or re.match(r"^[a-z][a-z0-9+.\-]*:", target, re.IGNORECASE)
+                    or target.startswith("/")
+                ):
                     continue
                 if not ctx.exists(target.rstrip("/")):
-                    yield Issue(f"link to {target} which does not exist", README, number,
-                                match.start() + 1)
+                    yield Issue(
+                        f"link to {target} which does not exist", README, number, match.start() + 1
+                    )

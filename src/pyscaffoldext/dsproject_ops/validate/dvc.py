@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Any, Iterable, Iterator
+from typing import Any, ClassVar, Iterable, Iterator
 
 from .context import Context, Parsed
 from .registry import Check, Issue
@@ -12,12 +12,38 @@ from .registry import Check, Issue
 PIPELINE = "dvc.yaml"
 CONFIG = ".dvc/config"
 _TOP = {"stages", "vars", "params", "metrics", "plots", "artifacts", "datasets"}
-_STAGE = {"cmd", "wdir", "deps", "params", "outs", "metrics", "plots", "frozen",
-          "always_changed", "meta", "desc", "vars", "foreach", "do", "matrix"}
+_STAGE = {
+    "cmd",
+    "wdir",
+    "deps",
+    "params",
+    "outs",
+    "metrics",
+    "plots",
+    "frozen",
+    "always_changed",
+    "meta",
+    "desc",
+    "vars",
+    "foreach",
+    "do",
+    "matrix",
+}
 _OUT_KEYS = ("outs", "metrics", "plots")
-_CREDENTIAL_KEYS = {"password", "secret_access_key", "access_key_id", "session_token",
-                    "token", "key", "sas_token", "account_key", "connection_string",
-                    "client_secret", "gdrive_client_secret", "ask_password"}
+_CREDENTIAL_KEYS = {
+    "password",
+    "secret_access_key",
+    "access_key_id",
+    "session_token",
+    "token",
+    "key",
+    "sas_token",
+    "account_key",
+    "connection_string",
+    "client_secret",
+    "gdrive_client_secret",
+    "ask_password",
+}
 
 
 def _stages(ctx: Context) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -69,7 +95,7 @@ def _line(parsed: Parsed | None, *path: Any) -> int | None:
 
 class _Pipeline(Check):
     family = "dvc"
-    needs = (PIPELINE,)
+    needs: ClassVar[tuple[str, ...]] = (PIPELINE,)
 
     def applies(self, ctx: Context) -> bool:
         return ctx.is_file(PIPELINE)
@@ -95,32 +121,48 @@ class PipelineStructure(_Pipeline):
             return
         for key in data:
             if key not in _TOP:
-                yield Issue(f"unknown top-level key {key!r} (DVC knows "
-                            f"{', '.join(sorted(_TOP))})", PIPELINE, _line(parsed, key))
+                yield Issue(
+                    f"unknown top-level key {key!r} (DVC knows " f"{', '.join(sorted(_TOP))})",
+                    PIPELINE,
+                    _line(parsed, key),
+                )
         stages = data.get("stages")
         if stages is None:
             return
         if not isinstance(stages, dict):
-            yield Issue("`stages` must map stage names to stages", PIPELINE,
-                        _line(parsed, "stages"))
+            yield Issue(
+                "`stages` must map stage names to stages", PIPELINE, _line(parsed, "stages")
+            )
             return
         for name, stage in stages.items():
             if not isinstance(stage, dict):
-                yield Issue(f"stage {name!r} must be a mapping with a cmd", PIPELINE,
-                            _line(parsed, "stages", name))
+                yield Issue(
+                    f"stage {name!r} must be a mapping with a cmd",
+                    PIPELINE,
+                    _line(parsed, "stages", name),
+                )
                 continue
-            body = stage.get("do") if isinstance(stage.get("do"), dict) else stage
+            body: dict[str, Any] = stage["do"] if isinstance(stage.get("do"), dict) else stage
             for key in body:
                 if key not in _STAGE:
-                    yield Issue(f"stage {name!r}: unknown key {key!r}", PIPELINE,
-                                _line(parsed, "stages", name, key))
+                    yield Issue(
+                        f"stage {name!r}: unknown key {key!r}",
+                        PIPELINE,
+                        _line(parsed, "stages", name, key),
+                    )
             if "cmd" not in body:
-                yield Issue(f"stage {name!r} has no cmd: add the command it runs", PIPELINE,
-                            _line(parsed, "stages", name))
+                yield Issue(
+                    f"stage {name!r} has no cmd: add the command it runs",
+                    PIPELINE,
+                    _line(parsed, "stages", name),
+                )
             for key in ("deps", "outs", "metrics", "plots", "params"):
                 if key in body and not isinstance(body[key], list):
-                    yield Issue(f"stage {name!r}: {key} must be a list", PIPELINE,
-                                _line(parsed, "stages", name, key))
+                    yield Issue(
+                        f"stage {name!r}: {key} must be a list",
+                        PIPELINE,
+                        _line(parsed, "stages", name, key),
+                    )
 
 
 class DepsExist(_Pipeline):
@@ -148,8 +190,11 @@ class DepsExist(_Pipeline):
                     continue
                 if any(full == p or full.startswith(p + "/") for p in produced | tracked_by_dvc):
                     continue
-                yield Issue(f"stage {name!r}: dependency {path} does not exist and no stage "
-                            "produces it", PIPELINE, _line(parsed, "stages", name, "deps", index))
+                yield Issue(
+                    f"stage {name!r}: dependency {path} does not exist and no stage " "produces it",
+                    PIPELINE,
+                    _line(parsed, "stages", name, "deps", index),
+                )
 
 
 class ParamsExist(_Pipeline):
@@ -171,11 +216,14 @@ class ParamsExist(_Pipeline):
             if not isinstance(params, list):
                 continue
             for index, item in enumerate(params):
+                groups: list[tuple[str, list[Any], tuple[Any, ...]]]
                 if isinstance(item, str):
                     groups = [("params.yaml", [item], (index,))]
                 elif isinstance(item, dict):
-                    groups = [(str(f), keys if isinstance(keys, list) else [], (index, f))
-                              for f, keys in item.items()]
+                    groups = [
+                        (str(f), keys if isinstance(keys, list) else [], (index, f))
+                        for f, keys in item.items()
+                    ]
                 else:
                     continue
                 for file, keys, where in groups:
@@ -185,13 +233,18 @@ class ParamsExist(_Pipeline):
                     values = ctx.data(rel) if ctx.is_file(rel) else None
                     at = _line(parsed, "stages", name, "params", *where)
                     if values is None:
-                        yield Issue(f"stage {name!r}: params file {rel} is missing or empty",
-                                    PIPELINE, at)
+                        yield Issue(
+                            f"stage {name!r}: params file {rel} is missing or empty", PIPELINE, at
+                        )
                         continue
                     for key in keys:
                         if not _templated(stage, str(key)) and not _has(values, str(key)):
-                            yield Issue(f"stage {name!r}: param {key!r} is not in {rel}: add it "
-                                        "or fix the name", PIPELINE, at)
+                            yield Issue(
+                                f"stage {name!r}: param {key!r} is not in {rel}: add it "
+                                "or fix the name",
+                                PIPELINE,
+                                at,
+                            )
 
 
 def _has(values: Any, dotted: str) -> bool:
@@ -231,8 +284,11 @@ class OutputsNotInGit(_Pipeline):
                     full = _in_stage(stage, path)
                     for rel in tracked:
                         if rel == full or rel.startswith(full + "/"):
-                            yield Issue(f"{rel} is stage {name!r}'s output and tracked by git: "
-                                        f"`git rm --cached {rel}`", rel)
+                            yield Issue(
+                                f"{rel} is stage {name!r}'s output and tracked by git: "
+                                f"`git rm --cached {rel}`",
+                                rel,
+                            )
 
 
 def _remote_sections(config: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
@@ -266,20 +322,26 @@ class DefaultRemote(_DvcConfig):
     def run(self, ctx: Context) -> Iterable[Issue]:
         config = ctx.data(CONFIG) if ctx.is_file(CONFIG) else None
         if not isinstance(config, dict):
-            yield Issue("no .dvc/config: add a default remote with `dvc remote add -d NAME URL`",
-                        CONFIG)
+            yield Issue(
+                "no .dvc/config: add a default remote with `dvc remote add -d NAME URL`", CONFIG
+            )
             return
         name = config.get("core", {}).get("remote", "").strip()
         if not name:
-            yield Issue("no default remote ([core] remote = NAME): "
-                        "`dvc remote add -d NAME URL`", CONFIG,
-                        ctx.ini_line(CONFIG, "core") or 1)
+            yield Issue(
+                "no default remote ([core] remote = NAME): " "`dvc remote add -d NAME URL`",
+                CONFIG,
+                ctx.ini_line(CONFIG, "core") or 1,
+            )
             return
         remotes = _remote_sections(config)
         if name not in remotes or not remotes[name].get("url", "").strip():
-            yield Issue(f"the default remote {name!r} is not defined with a url: "
-                        f"`dvc remote add {name} URL`", CONFIG,
-                        ctx.ini_line(CONFIG, "core", "remote"))
+            yield Issue(
+                f"the default remote {name!r} is not defined with a url: "
+                f"`dvc remote add {name} URL`",
+                CONFIG,
+                ctx.ini_line(CONFIG, "core", "remote"),
+            )
 
 
 class NoCredentialsInConfig(_DvcConfig):
@@ -301,8 +363,48 @@ class NoCredentialsInConfig(_DvcConfig):
             for key, value in values.items():
                 line = ctx.ini_line(CONFIG, section, key)
                 if key.lower() in _CREDENTIAL_KEYS and key.lower() != "ask_password":
-                    yield Issue(f"[{section}] {key} is a credential in a tracked file: move it "
-                                f"with `dvc remote modify --local ... {key} ...`", CONFIG, line)
+                    yield Issue(
+                        f"[{section}] {key} is a credential in a tracked file: move it "
+                        f"with `dvc remote modify --local ... {key} ...`",
+                        CONFIG,
+                        line,
+                    )
                 elif re.search(r"://[^/\s:@]+:[^/\s@]+@", value):
-                    yield Issue(f"[{section}] {key} has a password in its URL: remove it and "
-                                "use `dvc remote modify --local ... password ...`", CONFIG, line)
+                    yield Issue(
+                        f"[{section}] {key} has a password in its URL: remove it and "
+                        "use `dvc remote modify --local ... password ...`",
+                        CONFIG,
+                        line,
+                    )
+
+
+class StageCommandsExist(_Pipeline):
+    """The files and modules every stage's ``cmd`` runs exist: scripts run by
+    ``python``/``bash`` or as ``./x``, ``python -m`` modules of the package, the
+    package's console scripts (see ``CI007`` for the full list).
+
+    ``dvc repro`` would otherwise fail at that stage, after the ones before it ran.
+    """
+
+    code = "DVC007"
+    summary = "the commands the stages run exist"
+    requires = ("DVC001",)
+    needs = (PIPELINE, "setup.cfg", "pyproject.toml")
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        from . import commands
+
+        parsed = ctx.yaml(PIPELINE)
+        for name, stage in _stages(ctx):
+            if stage.get("wdir") not in (None, ".", "./") or "foreach" in stage:
+                continue  # commands run elsewhere than the repository root
+            cmd = stage.get("cmd")
+            lines = [cmd] if isinstance(cmd, str) else [c for c in cmd or [] if isinstance(c, str)]
+            for index, line in enumerate(lines):
+                for problem in commands.problems(ctx, line):
+                    at = (
+                        _line(parsed, "stages", name, "cmd", index)
+                        if isinstance(cmd, list)
+                        else _line(parsed, "stages", name, "cmd")
+                    )
+                    yield Issue(f"stage {name!r}: `{line.strip()}`: {problem}", PIPELINE, at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, ClassVar, Iterable, Iterator
 
 from . import condaspec
 from .context import Context
@@ -42,8 +42,12 @@ def env_deps(ctx: Context) -> Iterator[Dep]:
     for i, dep in enumerate(data["dependencies"]):
         if isinstance(dep, dict):
             for j, pip_dep in enumerate(dep.get("pip") or []):
-                yield Dep("", str(pip_dep), parsed.line("dependencies", i, "pip", j)
-                          if parsed else None, True)
+                yield Dep(
+                    "",
+                    str(pip_dep),
+                    parsed.line("dependencies", i, "pip", j) if parsed else None,
+                    True,
+                )
         else:
             yield Dep("", str(dep), parsed.line("dependencies", i) if parsed else None, False)
 
@@ -60,8 +64,11 @@ def runtime_requirements(ctx: Context) -> list[tuple[str, str, int | None, str]]
             item = item.split("#", 1)[0].strip()
             if not item:
                 continue
-            line = next((n for n in range(base, len(lines) + 1)
-                         if lines[n - 1].strip() == item), None) if base else None
+            line = (
+                next((n for n in range(base, len(lines) + 1) if lines[n - 1].strip() == item), None)
+                if base
+                else None
+            )
             _add(found, item, line, "setup.cfg")
     deps = ctx.pyproject.get("project", {}).get("dependencies")
     if isinstance(deps, list):
@@ -71,8 +78,9 @@ def runtime_requirements(ctx: Context) -> list[tuple[str, str, int | None, str]]
     return found
 
 
-def _add(out: list[tuple[str, str, int | None, str]], item: str, line: int | None,
-         file: str) -> None:
+def _add(
+    out: list[tuple[str, str, int | None, str]], item: str, line: int | None, file: str
+) -> None:
     match = _PIP_REQ.match(item.strip())
     if match and ";" not in item:
         out.append((match.group("name"), match.group("spec").replace(" ", ""), line, file))
@@ -80,7 +88,7 @@ def _add(out: list[tuple[str, str, int | None, str]], item: str, line: int | Non
 
 class _EnvCheck(Check):
     family = "environment"
-    needs = (ENV,)
+    needs: ClassVar[tuple[str, ...]] = (ENV,)
 
     def applies(self, ctx: Context) -> bool:
         return ctx.is_file(ENV)
@@ -98,19 +106,25 @@ class Structure(_EnvCheck):
         parsed = ctx.yaml(ENV)
         data = parsed.data if parsed else None
         if not isinstance(data, dict):
-            yield Issue("environment.yml must be a mapping with name, channels, dependencies",
-                        ENV, 1)
+            yield Issue(
+                "environment.yml must be a mapping with name, channels, dependencies", ENV, 1
+            )
             return
         assert parsed is not None
         for key in data:
             if key not in _TOP_KEYS:
-                yield Issue(f"unknown key {key!r}: conda reads only name, channels, "
-                            "dependencies, prefix and variables", ENV, parsed.line(key))
+                yield Issue(
+                    f"unknown key {key!r}: conda reads only name, channels, "
+                    "dependencies, prefix and variables",
+                    ENV,
+                    parsed.line(key),
+                )
         if not isinstance(data.get("name"), str):
             yield Issue("add `name: <environment name>`", ENV, parsed.line("name") or 1)
         channels = data.get("channels")
-        if channels is not None and (not isinstance(channels, list) or
-                                     not all(isinstance(c, str) for c in channels)):
+        if channels is not None and (
+            not isinstance(channels, list) or not all(isinstance(c, str) for c in channels)
+        ):
             yield Issue("channels must be a list of channel names", ENV, parsed.line("channels"))
         deps = data.get("dependencies")
         if not isinstance(deps, list):
@@ -120,18 +134,22 @@ class Structure(_EnvCheck):
         for i, dep in enumerate(deps):
             if isinstance(dep, dict):
                 if set(dep) != {"pip"} or not isinstance(dep.get("pip"), list):
-                    yield Issue("a mapping in dependencies may only be `pip: [...]`", ENV,
-                                parsed.line("dependencies", i))
+                    yield Issue(
+                        "a mapping in dependencies may only be `pip: [...]`",
+                        ENV,
+                        parsed.line("dependencies", i),
+                    )
                 pip_lists += 1
             elif not isinstance(dep, str):
-                yield Issue(f"dependency {dep!r} must be text", ENV,
-                            parsed.line("dependencies", i))
+                yield Issue(f"dependency {dep!r} must be text", ENV, parsed.line("dependencies", i))
         if pip_lists > 1:
             yield Issue("more than one `pip:` list: merge them", ENV, parsed.line("dependencies"))
-        if pip_lists and not any(isinstance(d, str) and condaspec_name(d) == "pip"
-                                 for d in deps):
-            yield Issue("a `pip:` list needs `pip` itself among the conda dependencies", ENV,
-                        parsed.line("dependencies"))
+        if pip_lists and not any(isinstance(d, str) and condaspec_name(d) == "pip" for d in deps):
+            yield Issue(
+                "a `pip:` list needs `pip` itself among the conda dependencies",
+                ENV,
+                parsed.line("dependencies"),
+            )
 
 
 def condaspec_name(text: str) -> str | None:
@@ -160,8 +178,11 @@ class ValidSpecs(_EnvCheck):
                 if text.startswith(("-", ".", "/")) or "://" in text or text.startswith("git+"):
                     continue
                 if not _PIP_REQ.match(text):
-                    yield Issue(f"pip requirement {text!r} is not valid (name[extras]==version)",
-                                ENV, dep.line)
+                    yield Issue(
+                        f"pip requirement {text!r} is not valid (name[extras]==version)",
+                        ENV,
+                        dep.line,
+                    )
                 continue
             try:
                 condaspec.parse(dep.spec)
@@ -180,31 +201,46 @@ def _claims(ctx: Context) -> Iterator[tuple[str, int | None, str, str]]:
     if options.get("python_requires"):
         version = re.search(r">=?\s*(\d+\.\d+)", options["python_requires"])
         if version:
-            yield ("setup.cfg", ctx.ini_line("setup.cfg", "options", "python_requires"),
-                   version.group(1), "python_requires (its lower bound)")
+            yield (
+                "setup.cfg",
+                ctx.ini_line("setup.cfg", "options", "python_requires"),
+                version.group(1),
+                "python_requires (its lower bound)",
+            )
     requires = ctx.pyproject.get("project", {}).get("requires-python")
     if isinstance(requires, str):
         version = re.search(r">=?\s*(\d+\.\d+)", requires)
         at = ctx.find_line("pyproject.toml", r"^requires-python")
         if version:
-            yield ("pyproject.toml", at[0] if at else None, version.group(1),
-                   "requires-python (its lower bound)")
+            yield (
+                "pyproject.toml",
+                at[0] if at else None,
+                version.group(1),
+                "requires-python (its lower bound)",
+            )
     mypy = ctx.setup_cfg.get("mypy", {}).get("python_version")
     if mypy:
-        yield "setup.cfg", ctx.ini_line("setup.cfg", "mypy", "python_version"), mypy.strip(), \
-            "mypy python_version"
+        yield "setup.cfg", ctx.ini_line(
+            "setup.cfg", "mypy", "python_version"
+        ), mypy.strip(), "mypy python_version"
     black = ctx.pyproject.get("tool", {}).get("black", {}).get("target-version")
     if isinstance(black, list) and black:
         oldest = min(str(b) for b in black)
         at = ctx.find_line("pyproject.toml", r"^target-version")
         version = re.match(r"py(\d)(\d+)$", oldest)
         if version:
-            yield ("pyproject.toml", at[0] if at else None,
-                   f"{version.group(1)}.{version.group(2)}", "black target-version")
+            yield (
+                "pyproject.toml",
+                at[0] if at else None,
+                f"{version.group(1)}.{version.group(2)}",
+                "black target-version",
+            )
     patterns = [(".gitlab-ci.yml", r"\bpython:(\d+\.\d+)|PYTHON_VERSION:\s*[\"']?(\d+\.\d+)")]
     patterns += [(wf, r"python-version:\s*[\"']?(\d+\.\d+)") for wf in ctx.workflows()]
-    patterns += [(df, r"^\s*FROM\s+(?:\S*/)?python:(\d+\.\d+)|^\s*ARG\s+PYTHON_VERSION=(\d+\.\d+)")
-                 for df in ctx.dockerfiles]
+    patterns += [
+        (df, r"^\s*FROM\s+(?:\S*/)?python:(\d+\.\d+)|^\s*ARG\s+PYTHON_VERSION=(\d+\.\d+)")
+        for df in ctx.dockerfiles
+    ]
     for rel, regex in patterns:
         text = ctx.text(rel)
         if text is None:
@@ -243,8 +279,9 @@ class PythonVersionAgrees(Check):
             reference, source = env[0][2], "environment.yml"
         for rel, line, version, what in claims:
             if version != reference:
-                yield Issue(f"{what} is {version} but {source} says {reference}: use {reference}",
-                            rel, line)
+                yield Issue(
+                    f"{what} is {version} but {source} says {reference}: use {reference}", rel, line
+                )
 
 
 class RuntimeDepsInEnvironment(_EnvCheck):
@@ -267,26 +304,36 @@ class RuntimeDepsInEnvironment(_EnvCheck):
                 match = _PIP_REQ.match(dep.spec.strip())
                 if match:
                     env[normalise(match.group("name"))] = Dep(
-                        match.group("name"), match.group("spec").replace(" ", ""), dep.line, True)
+                        match.group("name"), match.group("spec").replace(" ", ""), dep.line, True
+                    )
             else:
                 try:
-                    spec = condaspec.parse(dep.spec)
+                    parsed = condaspec.parse(dep.spec)
                 except condaspec.SpecError:
                     continue
-                env[normalise(spec.name)] = Dep(spec.name, spec.version or "", dep.line, False)
+                env[normalise(parsed.name)] = Dep(
+                    parsed.name, parsed.version or "", dep.line, False
+                )
         deps_line = (ctx.yaml(ENV) or _NoLines()).line("dependencies")
         for name, spec, line, file in runtime_requirements(ctx):
             key = normalise(name)
             found = env.get(key) or env.get(normalise(CONDA_NAMES.get(key, key)))
             if found is None:
-                yield Issue(f"{name} ({file}) is missing from environment.yml: add "
-                            f"`- {name}{spec}`", ENV, deps_line)
+                yield Issue(
+                    f"{name} ({file}) is missing from environment.yml: add " f"`- {name}{spec}`",
+                    ENV,
+                    deps_line,
+                )
                 continue
             wanted = _exact(spec)
             have = _exact(found.spec)
             if wanted and have != wanted:
-                yield Issue(f"{found.name} is {found.spec or 'unpinned'} here but {file} pins "
-                            f"{name}=={wanted}: make them equal", ENV, found.line)
+                yield Issue(
+                    f"{found.name} is {found.spec or 'unpinned'} here but {file} pins "
+                    f"{name}=={wanted}: make them equal",
+                    ENV,
+                    found.line,
+                )
 
 
 class _NoLines:

@@ -58,9 +58,14 @@ class Hadolint(Check):
         for rel in ctx.dockerfiles:
             done = _run([exe, "--no-fail", "--format", "json", rel], ctx.root)
             for item in json.loads(done.stdout or "[]"):
-                yield Issue(f"{item['code']}: {item['message']}", rel, item.get("line"),
-                            item.get("column"), _LEVELS.get(item.get("level", ""), "warning"),
-                            rule=item.get("code"))
+                yield Issue(
+                    f"{item['code']}: {item['message']}",
+                    rel,
+                    item.get("line"),
+                    item.get("column"),
+                    _LEVELS.get(item.get("level", ""), "warning"),
+                    rule=item.get("code"),
+                )
 
 
 class Actionlint(Check):
@@ -80,8 +85,13 @@ class Actionlint(Check):
         done = _run([exe, "-no-color", "-format", "{{json .}}", *ctx.workflows()], ctx.root)
         text = done.stdout.strip() or "[]"
         for item in json.loads(text):
-            yield Issue(item["message"], item.get("filepath"), item.get("line"),
-                        item.get("column"), rule=item.get("kind"))
+            yield Issue(
+                item["message"],
+                item.get("filepath"),
+                item.get("line"),
+                item.get("column"),
+                rule=item.get("kind"),
+            )
 
 
 class GitlabCiLocal(Check):
@@ -125,16 +135,27 @@ class DvcDag(Check):
         return ctx.is_file("dvc.yaml")
 
     def run(self, ctx: Context) -> Iterable[Issue]:
+        import shutil
+
         exe = _which("dvc")
-        done = _run([exe, "dag"], ctx.root)
+        scratch = ctx.root / ".dvc" / "tmp"
+        existed = scratch.exists()
+        try:
+            done = _run([exe, "dag"], ctx.root)
+        finally:
+            if not existed:
+                shutil.rmtree(scratch, ignore_errors=True)
         if done.returncode != 0:
             text = done.stderr or done.stdout
             where = re.search(r"line (\d+), column (\d+)", text)
             lines = [line.strip() for line in text.splitlines() if line.strip()]
             message = " ".join(lines[:2])[:500]
-            yield Issue(f"dvc refuses dvc.yaml: {message}", "dvc.yaml",
-                        int(where.group(1)) if where else None,
-                        int(where.group(2)) if where else None)
+            yield Issue(
+                f"dvc refuses dvc.yaml: {message}",
+                "dvc.yaml",
+                int(where.group(1)) if where else None,
+                int(where.group(2)) if where else None,
+            )
 
 
 class CiSchemas(Check):
@@ -151,8 +172,8 @@ class CiSchemas(Check):
 
     def run(self, ctx: Context) -> Iterable[Issue]:
         try:
-            import jsonschema
-            from check_jsonschema import builtin_schemas
+            import jsonschema  # type: ignore[import-untyped]
+            from check_jsonschema import builtin_schemas  # type: ignore[import-untyped]
         except ImportError:
             raise ToolMissing("check-jsonschema")
         folder = Path(builtin_schemas.__file__).parent / "vendor"

@@ -37,8 +37,11 @@ class NoDataInGit(_Git):
             if name in ALLOWED_NAMES or rel.endswith(".dvc"):
                 continue
             if rel.startswith(DATA_ROOTS) or rel in DATA_FILES:
-                yield Issue(f"{rel} is tracked by git: `git rm --cached {rel}` and version it "
-                            "with DVC (`dvc add`)", rel)
+                yield Issue(
+                    f"{rel} is tracked by git: `git rm --cached {rel}` and version it "
+                    "with DVC (`dvc add`)",
+                    rel,
+                )
 
 
 class NoLargeFiles(_Git):
@@ -56,5 +59,6 @@ class NoLargeFiles(_Git):
         limit = int(ctx.options.get("max_file_kb", 500))
         for rel, size in sorted((ctx.git_index or {}).items()):
             if size > limit * 1024:
-                yield Issue(f"{rel} is {size // 1024} KB (limit {limit} KB): version it with DVC",
-                            rel)
+                yield Issue(
+                    f"{rel} is {size // 1024} KB (limit {limit} KB): version it with DVC", rel
+                )

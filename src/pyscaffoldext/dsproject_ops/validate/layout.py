@@ -11,8 +11,17 @@ from .context import Context
 from .registry import Check, Issue
 
 # The ModelOps layout every data-science repository is expected to have.
-CORE_FOLDERS = ("data/raw", "data/interim", "data/processed", "data/external", "notebooks",
-                "models", "reports", "references", "src", "tests")
+CORE_FOLDERS = (
+    "data/raw",
+    "data/interim",
+    "data/processed",
+    "data/external",
+    "notebooks",
+    "models",
+    "reports",
+    "references",
+    "tests",
+)
 _PATH_VAR = re.compile(r"\{\{\s*cookiecutter\.(\w+)\s*\}\}")
 
 
@@ -37,11 +46,17 @@ def template_paths(answers: dict[str, str]) -> list[str]:
     from ..paths import PROJECT_DIR_NAME, template_root
 
     spec = cookiecutter_spec()
-    values: dict[str, Any] = {k: (v[0] if isinstance(v, list) and v else v)
-                              for k, v in spec.items() if not k.startswith("_")}
+    values: dict[str, Any] = {
+        k: (v[0] if isinstance(v, list) and v else v)
+        for k, v in spec.items()
+        if not k.startswith("_")
+    }
     values.update(answers)
-    values["example"] = str(values.get("example", "true")).lower() in ("1", "true", "yes", "on") \
-        if not isinstance(values.get("example"), bool) else values["example"]
+    values["example"] = (
+        str(values.get("example", "true")).lower() in ("1", "true", "yes", "on")
+        if not isinstance(values.get("example"), bool)
+        else values["example"]
+    )
     top = os.path.join(template_root(), PROJECT_DIR_NAME)
     features: dict[str, str] = spec.get("_features", {})
     found = []
@@ -80,8 +95,11 @@ def _eval(node: ast.AST, values: dict[str, Any]) -> Any:
         return node.value
     if isinstance(node, (ast.Tuple, ast.List)):
         return [_eval(e, values) for e in node.elts]
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-            and node.value.id == "cookiecutter":
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "cookiecutter"
+    ):
         return values.get(node.attr)
     if isinstance(node, ast.BoolOp):
         items = [_eval(v, values) for v in node.values]
@@ -127,8 +145,10 @@ class TemplateFiles(Check):
         current = str(cookiecutter_spec()["_template_version"])
         hint = "restore it from git or run `dsops upgrade`"
         if recorded and recorded != current:
-            hint = f"the template {current} has it (this repository records {recorded}): " \
+            hint = (
+                f"the template {current} has it (this repository records {recorded}): "
                 "run `dsops upgrade`"
+            )
         for path in template_paths(answers):
             if not ctx.exists(path):
                 yield Issue(f"{path} is missing: {hint}", file=path)
@@ -136,7 +156,8 @@ class TemplateFiles(Check):
 
 class CoreFolders(Check):
     """The ModelOps folders exist: ``data/{raw,interim,processed,external}``,
-    ``notebooks``, ``models``, ``reports``, ``references``, ``src`` and ``tests``.
+    ``notebooks``, ``models``, ``reports``, ``references`` and ``tests``, and a Python
+    package (``src/<package>/`` or ``<package>/``).
 
     They are where everyone on the team (and every tool) looks for each kind of
     file. Create the missing folder with a ``.gitkeep`` placeholder so git keeps it.
@@ -153,8 +174,15 @@ class CoreFolders(Check):
     def run(self, ctx: Context) -> Iterable[Issue]:
         for folder in CORE_FOLDERS:
             if not ctx.is_dir(folder):
-                yield Issue(f"{folder}/ is missing: create it (with a .gitkeep so git keeps it)",
-                            file=folder)
+                yield Issue(
+                    f"{folder}/ is missing: create it (with a .gitkeep so git keeps it)",
+                    file=folder,
+                )
+        if ctx.package is None:
+            yield Issue(
+                "no Python package: put the project's code in src/<package>/__init__.py",
+                file="src",
+            )
 
 
 class RecordedAnswers(Check):
@@ -177,14 +205,22 @@ class RecordedAnswers(Check):
 
         answers = ctx.answers or {}
         spec = cookiecutter_spec()
-        rules = {"ci": tuple(spec["ci"]), "python_version": tuple(spec["python_version"]),
-                 "example": ("true", "false")}
+        rules = {
+            "ci": tuple(spec["ci"]),
+            "python_version": tuple(spec["python_version"]),
+            "example": ("true", "false"),
+        }
         for key, choices in rules.items():
             value = answers.get(key)
             if value is not None and value.lower() not in choices:
-                yield Issue(f"{PREFIX}{key} = {value!r} is not one of {', '.join(choices)}",
-                            file="setup.cfg", line=ctx.ini_line("setup.cfg", "pyscaffold",
-                                                                PREFIX + key))
+                yield Issue(
+                    f"{PREFIX}{key} = {value!r} is not one of {', '.join(choices)}",
+                    file="setup.cfg",
+                    line=ctx.ini_line("setup.cfg", "pyscaffold", PREFIX + key),
+                )
         if not answers.get("package"):
-            yield Issue("[pyscaffold] records no package: add `package = <import name>`",
-                        file="setup.cfg", line=ctx.ini_line("setup.cfg", "pyscaffold"))
+            yield Issue(
+                "[pyscaffold] records no package: add `package = <import name>`",
+                file="setup.cfg",
+                line=ctx.ini_line("setup.cfg", "pyscaffold"),
+            )

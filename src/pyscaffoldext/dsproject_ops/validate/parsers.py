@@ -65,9 +65,13 @@ def parse_yaml(text: str) -> Parsed:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        return Parsed(error=ParseError(message or str(exc),
-                                       mark.line + 1 if mark else None,
-                                       mark.column + 1 if mark else None))
+        return Parsed(
+            error=ParseError(
+                message or str(exc),
+                mark.line + 1 if mark else None,
+                mark.column + 1 if mark else None,
+            )
+        )
     except (yaml.YAMLError, ValueError, TypeError) as exc:
         return Parsed(error=ParseError(str(exc).splitlines()[0]))
     finally:

@@ -29,7 +29,7 @@ def _regex(pattern: str, anchored: bool) -> re.Pattern[str]:
             if end == -1:
                 out.append(re.escape(ch))
             else:
-                out.append("[" + pattern[i + 1:end].replace("!", "^", 1) + "]")
+                out.append("[" + pattern[i + 1 : end].replace("!", "^", 1) + "]")
                 i = end
         else:
             out.append(re.escape(ch))
@@ -39,8 +39,11 @@ def _regex(pattern: str, anchored: bool) -> re.Pattern[str]:
 
 
 def parse_lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines()
-            if line.strip() and not line.strip().startswith("#")]
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
 
 
 def ignored(path: str, rules: list[str], docker: bool = False) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -47,7 +46,7 @@ class Schema(_HasConfig):
     (``pre_commit.clientlib``), the one ``pre-commit run`` enforces.
 
     Skipped when pre-commit is not installed. A configuration that passed once is
-    remembered by its content hash (in ``~/.cache/dsops``), so the check costs
+    remembered by its size and checksums (in ``~/.cache/dsops``), so the check costs
     nothing until the file changes.
     """
 
@@ -55,14 +54,15 @@ class Schema(_HasConfig):
     summary = "the pre-commit config is valid per pre-commit's schema"
 
     def run(self, ctx: Context) -> Iterable[Issue]:
-        text = ctx.text(CONFIG) or ""
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        marker = _cache_dir() / digest
+        import zlib  # hashlib would load OpenSSL: too slow for a per-commit hook
+
+        raw = (ctx.text(CONFIG) or "").encode("utf-8")
+        marker = _cache_dir() / f"{len(raw)}-{zlib.crc32(raw):08x}-{zlib.adler32(raw):08x}"
         if marker.exists():
             return
         try:
-            import cfgv
-            from pre_commit.clientlib import CONFIG_SCHEMA
+            import cfgv  # type: ignore[import-untyped]
+            from pre_commit.clientlib import CONFIG_SCHEMA  # type: ignore[import-untyped]
         except ImportError:
             return
         data = ctx.data(CONFIG)
@@ -105,8 +105,10 @@ def _path(trail: list[str], data: Any) -> tuple[Any, ...]:
         elif item and isinstance(node, list):
             wanted = item.group(1).strip("'\"")
             for n, entry in enumerate(node):
-                if isinstance(entry, dict) and wanted in (str(entry.get("repo")),
-                                                          str(entry.get("id"))):
+                if isinstance(entry, dict) and wanted in (
+                    str(entry.get("repo")),
+                    str(entry.get("id")),
+                ):
                     path.append(n)
                     node = entry
                     break
@@ -135,9 +137,12 @@ class RevIsVersion(_HasConfig):
                 continue
             rev = str(repo.get("rev", ""))
             if not (_SHA.match(rev) or (_VERSION.match(rev) and any(c.isdigit() for c in rev))):
-                yield Issue(f"rev {rev!r} of {repo.get('repo')} is not a version: pin a tag "
-                            "(`pre-commit autoupdate`) or a commit", CONFIG,
-                            parsed.line("repos", index, "rev") if parsed else None)
+                yield Issue(
+                    f"rev {rev!r} of {repo.get('repo')} is not a version: pin a tag "
+                    "(`pre-commit autoupdate`) or a commit",
+                    CONFIG,
+                    parsed.line("repos", index, "rev") if parsed else None,
+                )
 
 
 class MergeConflictHook(_HasConfig):
@@ -158,9 +163,12 @@ class MergeConflictHook(_HasConfig):
                 if isinstance(hook, dict) and hook.get("id") == "check-merge-conflict":
                     return
         parsed = ctx.yaml(CONFIG)
-        yield Issue("no check-merge-conflict hook: add it (pre-commit-hooks) so commits "
-                    "with conflict markers are refused", CONFIG,
-                    (parsed.line("repos") if parsed else None) or 1)
+        yield Issue(
+            "no check-merge-conflict hook: add it (pre-commit-hooks) so commits "
+            "with conflict markers are refused",
+            CONFIG,
+            (parsed.line("repos") if parsed else None) or 1,
+        )
 
 
 class PinnedHookDependencies(_HasConfig):
@@ -185,7 +193,16 @@ class PinnedHookDependencies(_HasConfig):
                     continue
                 for d_index, dep in enumerate(hook.get("additional_dependencies") or []):
                     if not _PINNED.match(str(dep).strip()):
-                        path = ("repos", r_index, "hooks", h_index, "additional_dependencies",
-                                d_index)
-                        yield Issue(f"hook {hook.get('id')}: pin {dep!r} exactly (name==version)",
-                                    CONFIG, parsed.line(*path) if parsed else None)
+                        path = (
+                            "repos",
+                            r_index,
+                            "hooks",
+                            h_index,
+                            "additional_dependencies",
+                            d_index,
+                        )
+                        yield Issue(
+                            f"hook {hook.get('id')}: pin {dep!r} exactly (name==version)",
+                            CONFIG,
+                            parsed.line(*path) if parsed else None,
+                        )

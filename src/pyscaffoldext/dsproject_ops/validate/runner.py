@@ -11,7 +11,12 @@ from .context import Context
 from .registry import Check, Finding, Issue, all_checks, severity_rank
 
 PASSED, FAILED, SKIPPED, NOT_APPLICABLE, NOT_REQUESTED = (
-    "passed", "failed", "skipped", "not applicable", "not requested")
+    "passed",
+    "failed",
+    "skipped",
+    "not applicable",
+    "not requested",
+)
 
 
 @dataclass
@@ -37,15 +42,22 @@ class Result:
         return 1 if self.failing(fail_on) else 0
 
 
-def validate(root: Path, external: bool = False, options: dict[str, Any] | None = None) -> Result:
-    """Check ``root``; raises :class:`config.ConfigError` for a bad configuration."""
+def validate(
+    root: Path,
+    external: bool = False,
+    options: dict[str, Any] | None = None,
+    only: set[str] | None = None,
+) -> Result:
+    """Check ``root`` (only the checks coded in ``only``, when given); raises
+    :class:`config.ConfigError` for a bad configuration."""
     checks = all_checks()
     ctx = Context(root, options)
     cfg = config_mod.load(ctx, {c.code for c in checks})
     ctx.options.setdefault("max_file_kb", cfg.max_file_kb)
     result = Result(root=root, answers=ctx.answers, checks=checks, config=cfg)
     for cls in checks:
-        _run_one(cls(), ctx, result, external)
+        if only is None or cls.code in only:
+            _run_one(cls(), ctx, result, external)
     return result
 
 
@@ -102,9 +114,16 @@ ToolMissing = _ToolMissing
 
 
 def _finding(check: Check, issue: Issue) -> Finding:
-    return Finding(code=check.code, family=check.family,
-                   severity=issue.severity or check.severity, message=issue.message,
-                   file=issue.file, line=issue.line, column=issue.column, rule=issue.rule)
+    return Finding(
+        code=check.code,
+        family=check.family,
+        severity=issue.severity or check.severity,
+        message=issue.message,
+        file=issue.file,
+        line=issue.line,
+        column=issue.column,
+        rule=issue.rule,
+    )
 
 
 def _with_reason(finding: Finding, reason: str) -> Finding:
@@ -123,8 +142,12 @@ def _crash(check: Check, exc: Exception, result: Result) -> None:
 
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
-    finding = Finding(code=check.code, family=check.family, severity="error",
-                      message=f"the check crashed ({type(exc).__name__}: {exc}{where}); "
-                      "please report this bug to dsproject-ops")
+    finding = Finding(
+        code=check.code,
+        family=check.family,
+        severity="error",
+        message=f"the check crashed ({type(exc).__name__}: {exc}{where}); "
+        "please report this bug to dsproject-ops",
+    )
     result.findings.append(finding)
     result.status[check.code] = FAILED

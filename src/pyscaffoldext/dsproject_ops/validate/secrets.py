@@ -8,15 +8,22 @@ from typing import Iterable, Iterator
 from .context import Context
 from .registry import Check, Issue
 
-_PLACEHOLDER = re.compile(r"^(?:\$\{?\w+\}?|\$\{\{.*\}\}|\*+|x+|<[^>]*>|\{[^}]*\}|%\(\w+\)s|"
-                          r"changeme|password|secret|pass|passwd|example|dummy|your[-_]?\w*|"
-                          r"\.\.\.|pw|user|token)$", re.IGNORECASE)
-_URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.\-]*://(?P<user>[^\s:/@'\"]+):(?P<pw>[^\s@/'\"]+)@"
-                           r"[^\s/'\"]+", re.IGNORECASE)
+_PLACEHOLDER = re.compile(
+    r"^(?:\$\{?\w+\}?|\$\{\{.*\}\}|\*+|x+|<[^>]*>|\{[^}]*\}|%\(\w+\)s|"
+    r"changeme|password|secret|pass|passwd|example|dummy|your[-_]?\w*|"
+    r"\.\.\.|pw|user|token)$",
+    re.IGNORECASE,
+)
+_URL_PASSWORD = re.compile(
+    r"\b[a-z][a-z0-9+.\-]*://(?P<user>[^\s:/@'\"]+):(?P<pw>[^\s@/'\"]+)@" r"[^\s/'\"]+",
+    re.IGNORECASE,
+)
 _TOKENS = {
     "aws_id": ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    "aws_secret": ("an AWS secret access key",
-                   r"(?i:aws_secret_access_key)\s*[:=]\s*[\"']?[A-Za-z0-9/+=]{40}\b"),
+    "aws_secret": (
+        "an AWS secret access key",
+        r"(?i:aws_secret_access_key)\s*[:=]\s*[\"']?[A-Za-z0-9/+=]{40}\b",
+    ),
     "github": ("a GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
     "gitlab": ("a GitLab token", r"\bglpat-[A-Za-z0-9_\-]{20,}\b"),
     "slack": ("a Slack token", r"\bxox[baprs]-[A-Za-z0-9-]{10,}\b"),
@@ -24,17 +31,42 @@ _TOKENS = {
     "google": ("a Google API key", r"\bAIza[0-9A-Za-z_\-]{35}\b"),
 }
 # Literal pieces every match contains: a file without any is skipped cheaply.
-_HINTS = {"aws_id": ("AKIA", "ASIA"), "aws_secret": ("ws_secret_access_key", "WS_SECRET_ACCESS_KEY"),
-          "github": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), "gitlab": ("glpat-",),
-          "slack": ("xox",), "key": ("PRIVATE KEY-----",), "google": ("AIza",)}
+_HINTS = {
+    "aws_id": ("AKIA", "ASIA"),
+    "aws_secret": ("ws_secret_access_key", "WS_SECRET_ACCESS_KEY"),
+    "github": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    "gitlab": ("glpat-",),
+    "slack": ("xox",),
+    "key": ("PRIVATE KEY-----",),
+    "google": ("AIza",),
+}
 _ASSIGNMENT = re.compile(
     r"^\s*[\"']?(?P<key>[A-Za-z_.\-]*(?:password|passwd|secret|token|api[_-]?key)"
-    r"[A-Za-z_.\-]*)[\"']?\s*[:=]\s*[\"']?(?P<value>[^\s\"'#]+)", re.IGNORECASE | re.MULTILINE)
+    r"[A-Za-z_.\-]*)[\"']?\s*[:=]\s*[\"']?(?P<value>[^\s\"'#]+)",
+    re.IGNORECASE | re.MULTILINE,
+)
 _HINT = re.compile(r"(?i:pass|secret|token|api.?key)")
-_CONFIG_SUFFIXES = (".cfg", ".ini", ".yml", ".yaml", ".toml", ".env", ".conf", ".json",
-                    ".properties", "config")
-SECRET_FILES = (".env", ".dvc/config.local", "id_rsa", "id_ed25519", ".netrc", ".pypirc",
-                "credentials.json")
+_CONFIG_SUFFIXES = (
+    ".cfg",
+    ".ini",
+    ".yml",
+    ".yaml",
+    ".toml",
+    ".env",
+    ".conf",
+    ".json",
+    ".properties",
+    "config",
+)
+SECRET_FILES = (
+    ".env",
+    ".dvc/config.local",
+    "id_rsa",
+    "id_ed25519",
+    ".netrc",
+    ".pypirc",
+    "credentials.json",
+)
 
 
 def _scan(ctx: Context) -> Iterator[tuple[str, str]]:
@@ -69,8 +101,13 @@ class PasswordInUrl(Check):
                 if _PLACEHOLDER.match(match.group("pw")):
                     continue
                 line, col = _pos(text, match.start())
-                yield Issue("a URL with a password: remove the password, rotate it, and read it "
-                            "from the environment or a git-ignored file", rel, line, col)
+                yield Issue(
+                    "a URL with a password: remove the password, rotate it, and read it "
+                    "from the environment or a git-ignored file",
+                    rel,
+                    line,
+                    col,
+                )
 
 
 class CloudKeysAndTokens(Check):
@@ -92,8 +129,9 @@ class CloudKeysAndTokens(Check):
                 what, regex = _TOKENS[name]
                 for match in re.finditer(regex, text):
                     line, col = _pos(text, match.start())
-                    yield Issue(f"{what} in a tracked file: rotate it and remove it", rel, line,
-                                col)
+                    yield Issue(
+                        f"{what} in a tracked file: rotate it and remove it", rel, line, col
+                    )
 
 
 class PasswordAssignments(Check):
@@ -111,12 +149,20 @@ class PasswordAssignments(Check):
                 continue
             for match in _ASSIGNMENT.finditer(text):
                 value = match.group("value")
-                if _PLACEHOLDER.match(value) or value.startswith(("$", "{", "%")) or \
-                        value.lower() in ("true", "false", "null", "none", "~", "|", ">", "[]"):
+                if (
+                    _PLACEHOLDER.match(value)
+                    or value.startswith(("$", "{", "%"))
+                    or value.lower() in ("true", "false", "null", "none", "~", "|", ">", "[]")
+                ):
                     continue
                 line, col = _pos(text, match.start("key"))
-                yield Issue(f"{match.group('key')} has a literal value: take it from the "
-                            "environment or a git-ignored file", rel, line, col)
+                yield Issue(
+                    f"{match.group('key')} has a literal value: take it from the "
+                    "environment or a git-ignored file",
+                    rel,
+                    line,
+                    col,
+                )
 
 
 class SecretFilesNotTracked(Check):
@@ -134,5 +180,8 @@ class SecretFilesNotTracked(Check):
         for rel in ctx.tracked or []:
             name = rel.rsplit("/", 1)[-1]
             if rel in SECRET_FILES or name in SECRET_FILES or name.endswith((".pem", ".key")):
-                yield Issue(f"{rel} holds secrets and is tracked: `git rm --cached {rel}`, add "
-                            "it to .gitignore and rotate what it held", rel)
+                yield Issue(
+                    f"{rel} holds secrets and is tracked: `git rm --cached {rel}`, add "
+                    "it to .gitignore and rotate what it held",
+                    rel,
+                )

@@ -20,8 +20,7 @@ class _Parses(Check):
             parsed = ctx.parse_any(rel)
             if parsed is not None and parsed.error is not None:
                 err = parsed.error
-                yield Issue(f"{self.what} does not parse: {err.message}", rel, err.line,
-                            err.column)
+                yield Issue(f"{self.what} does not parse: {err.message}", rel, err.line, err.column)
 
 
 class YamlParses(_Parses):
@@ -90,8 +89,7 @@ class NotebooksParse(Check):
                 continue
             if parsed.error is not None:
                 err = parsed.error
-                yield Issue(f"notebook is not valid JSON: {err.message}", rel, err.line,
-                            err.column)
+                yield Issue(f"notebook is not valid JSON: {err.message}", rel, err.line, err.column)
                 continue
             data = parsed.data
             if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
@@ -101,8 +99,11 @@ class NotebooksParse(Check):
                 yield Issue("notebook lacks `nbformat: 4`: save it again with Jupyter", rel, 1)
             for index, cell in enumerate(data["cells"]):
                 if not isinstance(cell, dict) or "cell_type" not in cell or "source" not in cell:
-                    yield Issue(f"cell {index} has no cell_type or source: repair it in Jupyter",
-                                rel, _cell_line(ctx.text(rel) or "", index))
+                    yield Issue(
+                        f"cell {index} has no cell_type or source: repair it in Jupyter",
+                        rel,
+                        _cell_line(ctx.text(rel) or "", index),
+                    )
 
 
 def _cell_line(text: str, index: int) -> int | None:

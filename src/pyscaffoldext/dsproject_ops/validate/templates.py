@@ -49,8 +49,13 @@ class UnrenderedJinja(Check):
             found = _JINJA.search(text)
             if found:
                 line, col = _position(text, found.start())
-                yield Issue(f"unrendered template code {found.group(0).strip()!r}: "
-                            "replace it with the value it stands for", rel, line, col)
+                yield Issue(
+                    f"unrendered template code {found.group(0).strip()!r}: "
+                    "replace it with the value it stands for",
+                    rel,
+                    line,
+                    col,
+                )
 
 
 class ConflictMarkers(Check):
@@ -74,8 +79,12 @@ class ConflictMarkers(Check):
             found = _CONFLICT_ANY.search(text)
             if found:
                 line, col = _position(text, found.start())
-                yield Issue("merge-conflict marker: resolve the conflict and delete the "
-                            "markers", rel, line, col)
+                yield Issue(
+                    "merge-conflict marker: resolve the conflict and delete the " "markers",
+                    rel,
+                    line,
+                    col,
+                )
 
 
 class MergeLeftovers(Check):
@@ -93,5 +102,8 @@ class MergeLeftovers(Check):
     def run(self, ctx: Context) -> Iterable[Issue]:
         for rel in ctx.worktree:  # leftovers are usually untracked
             if rel.endswith((".rej", ".orig", ".porig")):
-                yield Issue(f"{rel} is left over from a patch or merge: apply it by hand, "
-                            "then delete it", rel)
+                yield Issue(
+                    f"{rel} is left over from a patch or merge: apply it by hand, "
+                    "then delete it",
+                    rel,
+                )

@@ -178,6 +178,15 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any]) -> None:
     )
 
 
+def strip_trailing_whitespace(path: Path) -> None:
+    """DVC folds long commands over lines that end in a space; YAML ignores that
+    space, and the trailing-whitespace hook would complain about it."""
+    text = path.read_text(encoding="utf-8")
+    stripped = "\n".join(line.rstrip() for line in text.split("\n"))
+    if stripped != text:
+        path.write_text(stripped, encoding="utf-8")
+
+
 def run_main(argv: list[str], prog: str) -> int:
     """Execute a notebook with parameters read from params.yaml."""
     import argparse
@@ -241,5 +250,6 @@ def add_main(argv: list[str], prog: str) -> int:
     if done.returncode != 0:
         message = (done.stderr or done.stdout).strip().splitlines()
         raise UserError(f"dvc stage add failed: {message[-1] if message else '?'}")
+    strip_trailing_whitespace(DVC_FILE)
     print(f"added stage {stage.name!r} to dvc.yaml; run it: dvc repro {stage.name}")
     return 0

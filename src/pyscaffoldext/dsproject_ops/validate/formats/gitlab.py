@@ -14,12 +14,14 @@ def render(result: Result) -> str:
     issues = []
     for f in result.findings:
         key = f"{f.code}:{f.file}:{f.line}:{f.message}"
-        issues.append({
-            "description": f"{f.code} {f.message}",
-            "check_name": f.code,
-            "fingerprint": hashlib.sha256(key.encode("utf-8")).hexdigest(),
-            "severity": _SEVERITY[f.severity],
-            "categories": [f.family],
-            "location": {"path": f.file or ".", "lines": {"begin": f.line or 1}},
-        })
+        issues.append(
+            {
+                "description": f"{f.code} {f.message}",
+                "check_name": f.code,
+                "fingerprint": hashlib.sha256(key.encode("utf-8")).hexdigest(),
+                "severity": _SEVERITY[f.severity],
+                "categories": [f.family],
+                "location": {"path": f.file or ".", "lines": {"begin": f.line or 1}},
+            }
+        )
     return json.dumps(issues, indent=2) + "\n"

@@ -14,8 +14,11 @@ def render(result: Result, colour: bool = False) -> str:
 
     lines = [f"dsops validate {result.root}"]
     if result.answers is not None:
-        shown = ", ".join(f"{k}={v}" for k, v in sorted(result.answers.items())
-                          if k in ("template", "ci", "python_version", "example"))
+        shown = ", ".join(
+            f"{k}={v}"
+            for k, v in sorted(result.answers.items())
+            if k in ("template", "ci", "python_version", "example")
+        )
         lines.append(f"  checked against the recorded answers ({shown})")
     else:
         lines.append("  no recorded answers: checks chosen from what the repository contains")
@@ -31,8 +34,9 @@ def render(result: Result, colour: bool = False) -> str:
         lines.append("")
         lines.append(paint(f"{family}: {title}", "dim") if colour else f"{family}: {title}")
         for f in sorted(found, key=lambda f: (f.file or "", f.line or 0, f.code)):
-            lines.append(f"  {f.location()}: {paint(f.code, f.severity)} "
-                         f"[{f.severity}] {f.message}")
+            lines.append(
+                f"  {f.location()}: {paint(f.code, f.severity)} " f"[{f.severity}] {f.message}"
+            )
     if result.ignored:
         lines.append("")
         lines.append("ignored by configuration:")
@@ -46,8 +50,13 @@ def render(result: Result, colour: bool = False) -> str:
             lines.append(f"  {code}: {why}")
     if result.external:
         lines.append("")
-        lines.append("external tools: " + ", ".join(
-            f"{tool} {state}" for tool, state in sorted(result.external.items())))
+        states = sorted(result.external.items())
+        if all(state.startswith("not requested") for _, state in states):
+            names = ", ".join(tool for tool, _ in states)
+            lines.append(f"external tools: none requested (--external runs {names})")
+        else:
+            shown = ", ".join(f"{tool} {state}" for tool, state in states)
+            lines.append(f"external tools: {shown}")
     lines.append("")
     lines.append(summary(result, paint))
     return "\n".join(lines) + "\n"

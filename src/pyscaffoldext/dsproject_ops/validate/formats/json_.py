@@ -12,8 +12,13 @@ from . import tool_version
 
 def finding(f: Finding) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "code": f.code, "family": f.family, "severity": f.severity, "message": f.message,
-        "file": f.file, "line": f.line, "column": f.column,
+        "code": f.code,
+        "family": f.family,
+        "severity": f.severity,
+        "message": f.message,
+        "file": f.file,
+        "line": f.line,
+        "column": f.column,
     }
     if f.rule:
         data["rule"] = f.rule
@@ -39,9 +44,13 @@ def as_dict(result: Result) -> dict[str, Any]:
         },
         "findings": [finding(f) for f in result.findings],
         "ignored": [finding(f) for f in result.ignored],
-        "checks": {code: {"status": status, **({"reason": result.skipped[code]}
-                                               if code in result.skipped else {})}
-                   for code, status in result.status.items()},
+        "checks": {
+            code: {
+                "status": status,
+                **({"reason": result.skipped[code]} if code in result.skipped else {}),
+            }
+            for code, status in result.status.items()
+        },
         "external": result.external,
     }
 

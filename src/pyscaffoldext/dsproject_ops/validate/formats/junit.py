@@ -14,14 +14,16 @@ def render(result: Result) -> str:
         suite = ET.SubElement(suites, "testsuite", name=family)
         failures = skipped = 0
         for check in checks:
-            case = ET.SubElement(suite, "testcase", classname=f"dsops.{family}",
-                                 name=f"{check.code} {check.summary}")
+            case = ET.SubElement(
+                suite, "testcase", classname=f"dsops.{family}", name=f"{check.code} {check.summary}"
+            )
             status = result.status.get(check.code, "not applicable")
             found = [f for f in result.findings if f.code == check.code]
             if found:
                 failures += 1
-                failure = ET.SubElement(case, "failure", type=found[0].severity,
-                                        message=f"{len(found)} finding(s)")
+                failure = ET.SubElement(
+                    case, "failure", type=found[0].severity, message=f"{len(found)} finding(s)"
+                )
                 failure.text = "\n".join(f"{f.location()}: {f.message}" for f in found)
             elif status != "passed":
                 skipped += 1

@@ -38,30 +38,38 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
 
 
 def render(result: Result) -> str:
-    rules = [{
-        "id": check.code,
-        "name": check.__name__,
-        "shortDescription": {"text": check.summary},
-        "fullDescription": {"text": check.doc()},
-        "help": {"text": check.doc()},
-        "defaultConfiguration": {"level": _LEVEL[check.severity]},
-        "properties": {"family": check.family},
-    } for check in result.checks]
+    rules = [
+        {
+            "id": check.code,
+            "name": check.__name__,
+            "shortDescription": {"text": check.summary},
+            "fullDescription": {"text": check.doc()},
+            "help": {"text": check.doc()},
+            "defaultConfiguration": {"level": _LEVEL[check.severity]},
+            "properties": {"family": check.family},
+        }
+        for check in result.checks
+    ]
     index = {check.code: n for n, check in enumerate(result.checks)}
     log = {
         "$schema": SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "dsops-validate",
-                "version": tool_version(),
-                "informationUri": "https://pypi.org/project/pyscaffoldext-dsproject-ops/",
-                "rules": rules,
-            }},
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": result.root.resolve().as_uri() + "/"}},
-            "results": [_result(f, index) for f in result.findings + result.ignored],
-            "invocations": [{"executionSuccessful": True,
-                             "properties": {"external": result.external}}],
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "dsops-validate",
+                        "version": tool_version(),
+                        "informationUri": "https://pypi.org/project/pyscaffoldext-dsproject-ops/",
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": result.root.resolve().as_uri() + "/"}},
+                "results": [_result(f, index) for f in result.findings + result.ignored],
+                "invocations": [
+                    {"executionSuccessful": True, "properties": {"external": result.external}}
+                ],
+            }
+        ],
     }
     return json.dumps(log, indent=2) + "\n"
