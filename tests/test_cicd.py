@@ -1,11 +1,11 @@
 """Issue 4: CI/CD in the generated repository (GitLab CI, GitHub Actions, Dockerfile).
 
 Every check runs the real tool on a real generated tree: check-jsonschema, gitlab-ci-local
-(which also runs the lint and test jobs in its shell executor), actionlint, hadolint.
-No Docker engine exists here, so the image is checked without one: the .dockerignore
-rules are applied by a matcher with Docker's semantics, and the serving test
-replays the Dockerfile's COPY lines, installs the package from exactly the copied
-files, and runs the image's CMD against the copied model.
+(which also runs the lint, test and train jobs in its shell executor), actionlint,
+hadolint. No Docker engine exists here, so the image is checked without one: the
+.dockerignore rules are applied by a matcher with Docker's semantics, and after the train
+job ran `dvc repro`, the serving test replays the Dockerfile's COPY lines, installs the
+package from exactly the copied files, and runs the image's CMD against the copied model.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from typing import Callable
 
 import pytest
 import yaml
-
 from conftest import BIN, ROOT, ProjectEnv, base_env, run
 
 CI_OPTIONS = ("gitlab", "github", "both", "none")
@@ -53,20 +52,37 @@ def gitlab_ci_local() -> Path:
     for folder in (Path("/work/npmtools/node_modules/.bin"), ROOT / ".ci/node/node_modules/.bin"):
         if (folder / "gitlab-ci-local").is_file():
             return folder / "gitlab-ci-local"
-    pytest.fail("gitlab-ci-local not found: run .ci/run, or "
-                "`npm install --prefix .ci/node gitlab-ci-local@4.73.0`")
+    pytest.fail(
+        "gitlab-ci-local not found: run .ci/run, or "
+        "`npm install --prefix .ci/node gitlab-ci-local@4.73.0`"
+    )
 
 
-def gcl(repo: Path, *args: str, env: dict[str, str] | None = None,
-        check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def gcl(
+    repo: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """Run gitlab-ci-local in ``repo`` (a copy: it writes .gitlab-ci-local/ there)."""
     # Rules are evaluated for a push to the default branch (the checked-out one, as
     # there is no remote) unless the arguments say otherwise.
     branch = run(["git", "branch", "--show-current"], cwd=repo).stdout.strip()
-    return run([gitlab_ci_local(), "--ignore-predefined-vars",
-                "CI_PIPELINE_SOURCE,CI_COMMIT_BRANCH,CI_DEFAULT_BRANCH",
-                "--variable", f"CI_DEFAULT_BRANCH={branch}", *args],
-               cwd=repo, env=env, check=check, timeout=timeout)
+    return run(
+        [
+            gitlab_ci_local(),
+            "--ignore-predefined-vars",
+            "CI_PIPELINE_SOURCE,CI_COMMIT_BRANCH,CI_DEFAULT_BRANCH",
+            "--variable",
+            f"CI_DEFAULT_BRANCH={branch}",
+            *args,
+        ],
+        cwd=repo,
+        env=env,
+        check=check,
+        timeout=timeout,
+    )
 
 
 def listed_jobs(repo: Path, *variables: str) -> dict[str, dict[str, object]]:
@@ -136,7 +152,7 @@ class DockerIgnore:
                 out, i = out + "[^/]", i + 1
             elif pattern[i] == "[":
                 end = pattern.index("]", i + 1)
-                body = pattern[i + 1:end]
+                body = pattern[i + 1 : end]
                 out += "[" + ("^" + body[1:] if body[:1] in "!^" and body else body) + "]"
                 i = end + 1
             else:
@@ -178,8 +194,11 @@ def test_the_ci_option_decides_which_files_exist_and_they_pass_their_schemas(
 ) -> None:
     repo = generate("--ci", ci)
     gitlab = {".gitlab-ci.yml"} if ci in ("gitlab", "both") else set()
-    github = ({".github/dependabot.yml"} | {f".github/workflows/{w}" for w in WORKFLOWS}
-              if ci in ("github", "both") else set())
+    github = (
+        {".github/dependabot.yml"} | {f".github/workflows/{w}" for w in WORKFLOWS}
+        if ci in ("github", "both")
+        else set()
+    )
     assert ci_files(repo) == gitlab | github
     # The image does not depend on the CI system.
     assert (repo / "Dockerfile").is_file() and (repo / ".dockerignore").is_file()
@@ -190,10 +209,14 @@ def test_the_ci_option_decides_which_files_exist_and_they_pass_their_schemas(
         assert "ok -- validation done" in done.stdout
 
 
-@pytest.mark.parametrize("options", [
-    ("--ci", "gitlab"),
-    ("--ci", "both", "--python-version", "3.13", "--dvc-remote", "s3://bucket/dvc"),
-], ids=["gitlab", "both-s3"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        ("--ci", "gitlab"),
+        ("--ci", "both", "--python-version", "3.13", "--dvc-remote", "s3://bucket/dvc"),
+    ],
+    ids=["gitlab", "both-s3"],
+)
 def test_gitlab_ci_local_lists_the_jobs_and_stages_and_expands_the_pipeline(
     generate: Callable[..., Path], copy_repo: Callable[[Path], Path], options: tuple[str, ...]
 ) -> None:
@@ -208,8 +231,10 @@ def test_gitlab_ci_local_lists_the_jobs_and_stages_and_expands_the_pipeline(
     # `extends` resolved: the package job builds and pushes the commit's image.
     package = preview["package"]
     assert package["image"]["name"].startswith("docker:") and package["needs"][0]["job"] == "train"
-    assert any("docker push \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHORT_SHA\"" in line
-               for line in package["script"])
+    assert any(
+        'docker push "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHORT_SHA"' in line
+        for line in package["script"]
+    )
     assert preview["deploy-production"]["needs"][0]["job"] == "deploy-staging"
     assert preview["deploy-production"]["environment"]["name"] == "production"
     # Remote credentials: masked variables -> .dvc/config.local, only where needed.
@@ -217,7 +242,8 @@ def test_gitlab_ci_local_lists_the_jobs_and_stages_and_expands_the_pipeline(
     if "s3://bucket/dvc" in options:
         assert [re.findall(r"default (\w+) \"\$(\w+)\"", w)[0] for w in writes] == [
             ("access_key_id", "DVC_REMOTE_ACCESS_KEY_ID"),
-            ("secret_access_key", "DVC_REMOTE_SECRET_ACCESS_KEY")]
+            ("secret_access_key", "DVC_REMOTE_SECRET_ACCESS_KEY"),
+        ]
     else:
         assert writes == []  # a folder remote has no credentials
 
@@ -231,18 +257,21 @@ def test_gitlab_rules_train_on_schedules_and_deliver_only_from_the_default_branc
         return {name: job["when"] for name, job in listed_jobs(repo, *variables).items()}
 
     # A push to the default branch: training and both deployments wait for a person.
-    assert when() == {"lint": "on_success", "test": "on_success", "train": "manual",
-                      "package": "on_success", "deploy-staging": "manual",
-                      "deploy-production": "manual"}
+    assert when() == {
+        "lint": "on_success",
+        "test": "on_success",
+        "train": "manual",
+        "package": "on_success",
+        "deploy-staging": "manual",
+        "deploy-production": "manual",
+    }
     scheduled = when("CI_PIPELINE_SOURCE=schedule")
     assert scheduled["train"] == "on_success" and scheduled["deploy-production"] == "manual"
     # A feature branch is checked, never trained or deployed.
     assert when("CI_COMMIT_BRANCH=feature") == {"lint": "on_success", "test": "on_success"}
 
 
-def test_no_secret_is_written_into_the_ci_files(
-    generate: Callable[..., Path]
-) -> None:
+def test_no_secret_is_written_into_the_ci_files(generate: Callable[..., Path]) -> None:
     repo = generate("--dvc-remote", "ssh://ci-user:s3cr3t-pw@dvc.example.com/srv/dvc")
     for path in sorted(ci_files(repo)):
         text = (repo / path).read_text(encoding="utf-8")
@@ -261,19 +290,32 @@ def test_gitlab_lint_and_test_jobs_pass_in_the_shell_executor(
     # The jobs' `python` is the shared project environment; the hook environments
     # are the ones pre-commit already built in the user's cache.
     hooks = os.environ.get("PRE_COMMIT_HOME") or str(Path.home() / ".cache" / "pre-commit")
-    done = gcl(repo, "--force-shell-executor", "--variable", f"PRE_COMMIT_HOME={hooks}",
-               "lint", "test", env=project_env.env(), check=False, timeout=900)
+    done = gcl(
+        repo,
+        "--force-shell-executor",
+        "--variable",
+        f"PRE_COMMIT_HOME={hooks}",
+        "lint",
+        "test",
+        env=project_env.env(),
+        check=False,
+        timeout=900,
+    )
     out = done.stdout + done.stderr
     assert done.returncode == 0, out[-6000:]
     assert "PASS  lint" in out and "PASS  test" in out and "FAIL" not in out, out[-6000:]
     assert re.search(r"test > =+ \d+ passed", out), out[-3000:]
 
 
-@pytest.mark.parametrize("options", [
-    ("--ci", "github"),
-    ("--ci", "both", "--python-version", "3.12", "--dvc-remote", "ssh://me@host/srv/dvc"),
-    ("--ci", "github", "--no-example", "--dvc-remote", "s3://bucket/dvc"),
-], ids=["github", "both-ssh", "github-s3"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        ("--ci", "github"),
+        ("--ci", "both", "--python-version", "3.12", "--dvc-remote", "ssh://me@host/srv/dvc"),
+        ("--ci", "github", "--no-example", "--dvc-remote", "s3://bucket/dvc"),
+    ],
+    ids=["github", "both-ssh", "github-s3"],
+)
 def test_actionlint_reports_nothing(
     generate: Callable[..., Path], options: tuple[str, ...]
 ) -> None:
@@ -282,8 +324,9 @@ def test_actionlint_reports_nothing(
     assert shutil.which("shellcheck"), "shellcheck not found: apt-get install shellcheck"
     done = run([BIN / "actionlint", "-no-color"], cwd=repo, check=False)
     assert (done.returncode, done.stdout + done.stderr) == (0, "")
-    workflows = {p.name: yaml.safe_load(p.read_text())
-                 for p in repo.glob(".github/workflows/*.yml")}
+    workflows = {
+        p.name: yaml.safe_load(p.read_text()) for p in repo.glob(".github/workflows/*.yml")
+    }
     assert set(workflows) == WORKFLOWS
     for name, workflow in workflows.items():
         assert workflow["permissions"] == {"contents": "read"}, name
@@ -296,8 +339,11 @@ def test_actionlint_reports_nothing(
     assert set(workflows["train-deliver.yml"][True]) == {"schedule", "workflow_dispatch"}
 
 
-@pytest.mark.parametrize("options", [(), ("--python-version", "3.13", "--no-example")],
-                         ids=["defaults", "3.13-no-example"])
+@pytest.mark.parametrize(
+    "options",
+    [(), ("--python-version", "3.13", "--no-example")],
+    ids=["defaults", "3.13-no-example"],
+)
 def test_dockerfile_passes_hadolint_and_follows_the_template_pins(
     generate: Callable[..., Path], options: tuple[str, ...]
 ) -> None:
@@ -317,7 +363,7 @@ def test_dockerfile_passes_hadolint_and_follows_the_template_pins(
     assert set(re.findall(r"[\w.-]+==[\w.]+", installs[0])) == pins
     users = [args for keyword, args in steps if keyword == "USER"]
     assert users and re.fullmatch(r"\d+(:\d+)?", users[-1]) and not users[-1].startswith("0")
-    final = steps[max(i for i, (k, _) in enumerate(steps) if k == "FROM"):]
+    final = steps[max(i for i, (k, _) in enumerate(steps) if k == "FROM") :]
     keywords = [k for k, _ in final]
     assert {"EXPOSE", "HEALTHCHECK", "CMD", "USER"} <= set(keywords)
     cmd = json.loads(dict(final)["CMD"])  # exec form: a JSON array
@@ -327,17 +373,32 @@ def test_dockerfile_passes_hadolint_and_follows_the_template_pins(
 
 
 def test_dockerignore_keeps_data_caches_stores_notebooks_and_git_out(
-    generate: Callable[..., Path]
+    generate: Callable[..., Path],
 ) -> None:
     repo = generate()
     ignore = DockerIgnore.read(repo / ".dockerignore")
-    for path in ("data/raw/sensors.csv", ".dvc/cache/files/md5/ab/cdef", ".dvc/config.local",
-                 "mlflow.db", "mlruns/0/meta.yaml", "mlartifacts/1/model.pkl",
-                 "notebooks/template.ipynb", ".git/HEAD", "models/old/model.pkl",
-                 "src/demo/__pycache__/cli.cpython-311.pyc", ".gitlab-ci-local/x"):
+    for path in (
+        "data/raw/sensors.csv",
+        ".dvc/cache/files/md5/ab/cdef",
+        ".dvc/config.local",
+        "mlflow.db",
+        "mlruns/0/meta.yaml",
+        "mlartifacts/1/model.pkl",
+        "notebooks/template.ipynb",
+        ".git/HEAD",
+        "models/old/model.pkl",
+        "src/demo/__pycache__/cli.cpython-311.pyc",
+        ".gitlab-ci-local/x",
+    ):
         assert ignore.ignores(path), path
-    for path in ("models/model/MLmodel", "models/model/model.pkl", "src/demo/serve.py",
-                 "setup.cfg", "README.md", "Dockerfile"):
+    for path in (
+        "models/model/MLmodel",
+        "models/model/model.pkl",
+        "src/demo/serve.py",
+        "setup.cfg",
+        "README.md",
+        "Dockerfile",
+    ):
         assert not ignore.ignores(path), path
 
 
@@ -362,8 +423,14 @@ def http(url: str, body: bytes | None = None) -> tuple[int, dict[str, object]]:
         return error.code, json.load(error)
 
 
-def check_server(cmd: list[str], cwd: Path, env: dict[str, str], port: int,
-                 rows: list[dict[str, object]], log: Path) -> None:
+def check_server(
+    cmd: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    port: int,
+    rows: list[dict[str, object]],
+    log: Path,
+) -> None:
     """Start the serving command, check its answers, stop it by its PID."""
     url = f"http://127.0.0.1:{port}"
     with log.open("w") as out:
@@ -405,8 +472,9 @@ def check_server(cmd: list[str], cwd: Path, env: dict[str, str], port: int,
     assert server.returncode == 0, log.read_text()  # SIGTERM is a clean shutdown
 
 
-def replay_copies(repo: Path, steps: list[tuple[str, str]], ignore: DockerIgnore,
-                  image: Path) -> list[Path]:
+def replay_copies(
+    repo: Path, steps: list[tuple[str, str]], ignore: DockerIgnore, image: Path
+) -> list[Path]:
     """Apply each stage's COPY lines from the build context to ``image/stage<n>``,
     as the engine would (.dockerignore applied); return the stage roots."""
     roots: list[Path] = []
@@ -428,19 +496,31 @@ def replay_copies(repo: Path, steps: list[tuple[str, str]], ignore: DockerIgnore
                 assert all(JUNK.search(d) for d in dropped), f"COPY {source} loses {dropped}"
                 base = source.rstrip("/")
                 for rel in kept:
-                    inside = rel[len(base):].lstrip("/") or Path(rel).name
+                    inside = rel[len(base) :].lstrip("/") or Path(rel).name
                     (target / inside).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(repo / rel, target / inside)
     return roots
 
 
-def test_after_dvc_repro_the_image_command_and_the_host_command_serve_the_model(
+def test_the_train_job_retrains_and_then_the_image_command_and_host_command_serve(
     generate: Callable[..., Path], copy_repo: Callable[[Path], Path],
     project_env: ProjectEnv, tmp_path: Path
 ) -> None:
     repo = copy_repo(generate())
-    project_env.install(repo)
-    project_env.run(["dvc", "repro"], cwd=repo, timeout=900)
+    # Continuous training, as a scheduled pipeline runs it: the GitLab `train` job in
+    # gitlab-ci-local's shell executor (dvc pull, dvc repro, the tests, the metrics
+    # diff against the default branch, dvc push). Its `origin` is a local bare repo.
+    origin = tmp_path / "origin.git"
+    run(["git", "init", "-q", "--bare", origin], cwd=tmp_path)
+    run(["git", "remote", "add", "origin", origin], cwd=repo)
+    run(["git", "push", "-q", "origin", "HEAD"], cwd=repo)
+    done = gcl(repo, "--force-shell-executor", "--variable", "CI_PIPELINE_SOURCE=schedule",
+               "train", env=project_env.env(), check=False, timeout=1200)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0 and "PASS  train" in out, out[-6000:]
+    assert re.search(r"train > =+ \d+ passed", out), out[-3000:]
+    assert "roc_auc" in (repo / "reports/metrics-diff.md").read_text(encoding="utf-8")
+    assert any((tmp_path / "demo-dvc-remote").rglob("*")), "dvc push sent nothing"
     assert (repo / "models/model/MLmodel").is_file()
     rows = list(csv.DictReader((repo / "data/processed/test.csv").open()))[:3]
     typed = [{k: float(v) for k, v in row.items()} for row in rows]
@@ -450,18 +530,35 @@ def test_after_dvc_repro_the_image_command_and_the_host_command_serve_the_model(
     # (no .git: the version comes from the build argument); then the final stage's
     # CMD runs in its WORKDIR with the model at the path the CMD names.
     steps = instructions((repo / "Dockerfile").read_text(encoding="utf-8"))
-    build, final = replay_copies(repo, steps, DockerIgnore.read(repo / ".dockerignore"),
-                                 tmp_path / "image")
+    build, final = replay_copies(
+        repo, steps, DockerIgnore.read(repo / ".dockerignore"), tmp_path / "image"
+    )
     assert "pip install --no-cache-dir --no-deps ." in [a for k, a in steps if k == "RUN"][-1]
     venv_root = tmp_path / "image" / "opt-venv"
     venv.create(venv_root, with_pip=False, symlinks=True)
     child_site = next(venv_root.glob("lib/python*/site-packages"))
     (child_site / "_parent.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     env = base_env()
-    env.update(PATH=f"{venv_root / 'bin'}{os.pathsep}{env['PATH']}", VIRTUAL_ENV=str(venv_root),
-               SETUPTOOLS_SCM_PRETEND_VERSION="0.0.0", HOME=str(tmp_path))
-    run([venv_root / "bin/python", "-m", "pip", "install", "-q", "--no-deps",
-         "--no-build-isolation", build / "src"], cwd=build / "src", env=env)
+    env.update(
+        PATH=f"{venv_root / 'bin'}{os.pathsep}{env['PATH']}",
+        VIRTUAL_ENV=str(venv_root),
+        SETUPTOOLS_SCM_PRETEND_VERSION="0.0.0",
+        HOME=str(tmp_path),
+    )
+    run(
+        [
+            venv_root / "bin/python",
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            build / "src",
+        ],
+        cwd=build / "src",
+        env=env,
+    )
     cmd = json.loads(dict(steps)["CMD"])
     port = free_port()
     args = {"--host": "127.0.0.1", "--port": str(port)}
@@ -474,5 +571,11 @@ def test_after_dvc_repro_the_image_command_and_the_host_command_serve_the_model(
 
     # The host command of the README, in the repository, with its defaults.
     port = free_port()
-    check_server([cmd[0], "serve", "--port", str(port)], repo, project_env.env(), port,
-                 typed, tmp_path / "host.log")
+    check_server(
+        [cmd[0], "serve", "--port", str(port)],
+        repo,
+        project_env.env(),
+        port,
+        typed,
+        tmp_path / "host.log",
+    )

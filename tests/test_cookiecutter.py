@@ -134,16 +134,26 @@ def test_cookiecutter_makes_the_putup_repository(
 def assert_dsops_agrees(made_by_putup: Path, made_by_cc: Path) -> None:
     """`dsops validate` says the same of both; `dsops upgrade` (nothing to merge) does
     the same to both."""
-    checks = [run([BIN / "dsops", "validate"], cwd=repo, check=False)
-              for repo in (made_by_putup, made_by_cc)]
-    # Exactly as clean as the putup-made repository (clean wherever that one is).
-    assert checks[1].returncode == checks[0].returncode, checks[1].stdout + checks[1].stderr
-    assert checks[1].stdout == checks[0].stdout
-    upgrades = [run([BIN / "dsops", "upgrade"], cwd=repo, check=False)
-                for repo in (made_by_putup, made_by_cc)]
-    assert upgrades[1].returncode == upgrades[0].returncode == 0, upgrades[1].stderr
-    assert upgrades[1].stdout == upgrades[0].stdout
+    def said(command: str, repo: Path) -> tuple[int, str]:
+        done = run([BIN / "dsops", command], cwd=repo, check=False)
+        return done.returncode, (done.stdout + done.stderr).replace(str(repo), "<repo>")
+
+    for command in ("validate", "upgrade"):
+        # Exactly as clean as the putup-made repository (clean wherever that one is).
+        assert said(command, made_by_cc) == said(command, made_by_putup), command
     assert git(made_by_cc, "status", "--porcelain") == git(made_by_putup, "status", "--porcelain")
+
+
+def test_answers_typed_at_the_prompts(tmp_path: Path) -> None:
+    """Interactive cookiecutter: the questions, their defaults, a menu choice, a no."""
+    typed = ["churn-model", "", "", AUTHOR, EMAIL, "", "", "2", "", "", "3", "n"]
+    out = tmp_path / "cc"
+    out.mkdir()
+    run([BIN / "cookiecutter", "--config-file", cc_config(tmp_path), TEMPLATE, "-o", out],
+        cwd=out, env=identity_env(), input="\n".join(typed) + "\n")
+    putup(tmp_path / "putup", "churn-model",
+          ("--ci", "gitlab", "--python-version", "3.13", "--no-example"))
+    assert_same_repository(tmp_path / "putup" / "churn-model", out / "churn-model")
 
 
 def test_a_remote_password_stays_out_of_tracked_files(tmp_path: Path) -> None:

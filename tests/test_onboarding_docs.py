@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 import pytest
 import yaml
-
 from conftest import ProjectEnv
+
 from pyscaffoldext.dsproject_ops.answers import build
 from pyscaffoldext.dsproject_ops.render import render
 
@@ -26,14 +26,26 @@ MATRIX = [
     (),
     ("--ci", "gitlab", "--no-example"),
     ("--ci", "github", "--python-version", "3.12"),
-    ("--ci", "none", "--dvc-remote", "s3://bucket/dvc", "--mlflow-tracking-uri",
-     "http://127.0.0.1:5000"),
+    (
+        "--ci",
+        "none",
+        "--dvc-remote",
+        "s3://bucket/dvc",
+        "--mlflow-tracking-uri",
+        "http://127.0.0.1:5000",
+    ),
 ]
-GUIDE = ("docs/index.md", "docs/onboarding.md", "docs/howto.md", "docs/ci-cd.md",
-         "docs/glossary.md", "mkdocs.yml")
+GUIDE = (
+    "docs/index.md",
+    "docs/onboarding.md",
+    "docs/howto.md",
+    "docs/ci-cd.md",
+    "docs/glossary.md",
+    "mkdocs.yml",
+)
 # Tools a newcomer installs before the environment exists (the guide says so), or that
 # run outside it (docker, gitlab-ci-local). Everything else must be in the environment.
-OUTSIDE = {"git", "conda", "docker", "gitlab-ci-local", "cd", "export"}
+OUTSIDE = {"git", "conda", "docker", "gitlab-ci-local", "cd", "export", "."}
 FENCE = re.compile(r"```bash\n(.*?)```", re.S)
 # `tool subcommand --help` runs already seen this session (a tool's answer is the same
 # for every repository; MLflow takes seconds to start).
@@ -69,10 +81,23 @@ def gitlab_jobs(repo: Path) -> set[str]:
     path = repo / ".gitlab-ci.yml"
     if not path.exists():
         return set()
-    keywords = {"stages", "variables", "default", "include", "workflow", "image", "services",
-                "cache", "before_script", "after_script"}
-    return {k for k, v in load(path).items()
-            if isinstance(v, dict) and k not in keywords and not k.startswith(".")}
+    keywords = {
+        "stages",
+        "variables",
+        "default",
+        "include",
+        "workflow",
+        "image",
+        "services",
+        "cache",
+        "before_script",
+        "after_script",
+    }
+    return {
+        k
+        for k, v in load(path).items()
+        if isinstance(v, dict) and k not in keywords and not k.startswith(".")
+    }
 
 
 def github_jobs(repo: Path) -> set[str]:
@@ -157,7 +182,9 @@ def _mlflow_commands(project_env: ProjectEnv, repo: Path) -> set[str]:
 
 @pytest.mark.parametrize("options", MATRIX, ids=lambda o: " ".join(o) or "defaults")
 def test_docs_build_offline_with_warnings_as_errors(
-    generate: Callable[..., Path], project_env: ProjectEnv, tmp_path: Path,
+    generate: Callable[..., Path],
+    project_env: ProjectEnv,
+    tmp_path: Path,
     options: tuple[str, ...],
 ) -> None:
     repo = generate(*options)
@@ -172,7 +199,9 @@ def test_docs_build_offline_with_warnings_as_errors(
 
 
 def test_docs_build_fails_on_a_broken_link(
-    generate: Callable[..., Path], copy_repo: Callable[[Path], Path], project_env: ProjectEnv,
+    generate: Callable[..., Path],
+    copy_repo: Callable[[Path], Path],
+    project_env: ProjectEnv,
     tmp_path: Path,
 ) -> None:
     """The strictness is real: a warning (here a link to a missing page) fails the build."""
@@ -189,8 +218,9 @@ def _rendered(**options: Any) -> dict[str, str]:
 
 
 def test_the_guide_follows_the_ci_choice() -> None:
-    guides = {ci: "\n".join(_rendered(ci=ci).values())
-              for ci in ("both", "gitlab", "github", "none")}
+    guides = {
+        ci: "\n".join(_rendered(ci=ci).values()) for ci in ("both", "gitlab", "github", "none")
+    }
     assert len(set(guides.values())) == 4
     for ci, text in guides.items():
         assert ("## GitLab CI" in text) == (ci in ("gitlab", "both")), ci
@@ -202,8 +232,12 @@ def test_the_guide_follows_the_ci_choice() -> None:
 
 def test_the_guide_names_the_configured_remote_and_tracking_store() -> None:
     default = "\n".join(_rendered().values())
-    other = "\n".join(_rendered(dvc_remote="ssh://alice:s3cret@nas.local/srv/dvc",
-                                mlflow_tracking_uri="http://mlflow.local:5000").values())
+    other = "\n".join(
+        _rendered(
+            dvc_remote="ssh://alice:s3cret@nas.local/srv/dvc",
+            mlflow_tracking_uri="http://mlflow.local:5000",
+        ).values()
+    )
     assert "`../demo-dvc-remote`" in default and "nas.local" not in default
     assert "`ssh://alice@nas.local/srv/dvc`" in other and "../demo-dvc-remote" not in other
     assert "s3cret" not in other, "a password must never reach a tracked file"
@@ -236,18 +270,30 @@ def test_the_guide_names_exactly_the_real_stages_and_jobs(
 
 
 # The github repository differs from the default only in its CI files (no commands).
-@pytest.mark.parametrize("options", MATRIX[:2] + MATRIX[3:],
-                         ids=lambda o: " ".join(o) or "defaults")
+@pytest.mark.parametrize(
+    "options", MATRIX[:2] + MATRIX[3:], ids=lambda o: " ".join(o) or "defaults"
+)
 def test_every_command_the_guide_shows_exists_in_the_repository(
-    generate: Callable[..., Path], copy_repo: Callable[[Path], Path], project_env: ProjectEnv,
+    generate: Callable[..., Path],
+    copy_repo: Callable[[Path], Path],
+    project_env: ProjectEnv,
     options: tuple[str, ...],
 ) -> None:
     repo = copy_repo(generate(*options))
     project_env.install(repo)  # the console scripts of this repository
     env = project_env.env()
     project = repo.name
-    programs = {"dvc", "pre-commit", "pytest", "pip", "mlflow", "mkdocs", "papermill",
-                "python", project} | OUTSIDE
+    programs = {
+        "dvc",
+        "pre-commit",
+        "pytest",
+        "pip",
+        "mlflow",
+        "mkdocs",
+        "papermill",
+        "python",
+        project,
+    } | OUTSIDE
     commands = shown_commands(guide_text(repo), programs)
     assert len(commands) > 20
     real_stages = stages(repo)
@@ -293,3 +339,29 @@ def _has_key(params: Any, dotted: str) -> bool:
             return False
         node = node[part]
     return True
+
+
+def test_the_add_a_data_source_recipe_runs_as_written(
+    generate: Callable[..., Path],
+    copy_repo: Callable[[Path], Path],
+    project_env: ProjectEnv,
+) -> None:
+    """The how-to's first block, run line by line in a fresh checkout."""
+    repo = copy_repo(generate())
+    howto = (repo / "docs" / "howto.md").read_text(encoding="utf-8")
+    section = howto.split("## Add a data source", 1)[1].split("## ", 1)[0]
+    block = FENCE.findall(section)[0]
+    added = re.search(r"dvc add (\S+)", block)
+    assert added, block
+    (repo / added.group(1)).write_text("machine,date,action\n1,2024-03-01,oil change\n")
+    project_env.run(
+        ["sh", "-ec", block],
+        cwd=repo,
+        GIT_AUTHOR_NAME="Ada",
+        GIT_AUTHOR_EMAIL="ada@example.com",
+        GIT_COMMITTER_NAME="Ada",
+        GIT_COMMITTER_EMAIL="ada@example.com",
+    )
+    tracked = project_env.run(["git", "ls-files"], cwd=repo).stdout.split()
+    assert f"{added.group(1)}.dvc" in tracked and added.group(1) not in tracked
+    assert any((repo.parent / f"{repo.name}-dvc-remote").rglob("*")), "dvc push stored nothing"

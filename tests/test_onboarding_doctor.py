@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-
 from conftest import BIN, ProjectEnv, run
 
 DSOPS = BIN / "dsops"
@@ -34,26 +33,30 @@ class Checkout:
     def remote(self) -> Path:
         return self.repo.parent / f"{self.repo.name}-dvc-remote"
 
-    def doctor(self, *wrapper: str | Path, env: dict[str, str] | None = None
-               ) -> subprocess.CompletedProcess[str]:
-        return run([*wrapper, DSOPS, "doctor", self.repo], cwd=self.repo,
-                   env=env or self.env, check=False)
+    def doctor(
+        self, *wrapper: str | Path, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return run(
+            [*wrapper, DSOPS, "doctor", self.repo], cwd=self.repo, env=env or self.env, check=False
+        )
 
 
 def statuses(output: str) -> dict[str, str]:
-    return dict((name, status) for status, name in
-                re.findall(r"^  \[(\w+)\] ([^:]+):", output, re.M))
+    return dict(
+        (name, status) for status, name in re.findall(r"^  \[(\w+)\] +([^:]+):", output, re.M)
+    )
 
 
 def fix_for(output: str, check: str) -> str:
-    match = re.search(rf"^  \[\w+\] {re.escape(check)}:.*\n      fix: (.*)$", output, re.M)
+    match = re.search(rf"^  \[\w+\] +{re.escape(check)}:.*\n +fix: (.*)$", output, re.M)
     assert match, output
     return match.group(1)
 
 
 @pytest.fixture(scope="module")
 def prepared(
-    generate: Callable[..., Path], project_env: ProjectEnv,
+    generate: Callable[..., Path],
+    project_env: ProjectEnv,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Checkout:
     """One checkout with everything in place (installing it is the slow part)."""
@@ -104,7 +107,11 @@ def test_doctor_passes_when_everything_is_in_place(checkout: Checkout) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert set(statuses(done.stdout).values()) == {"ok"}, done.stdout
     assert set(statuses(done.stdout)) == {
-        "git repository", "git identity", "pre-commit hooks", "environment", "DVC remote",
+        "git repository",
+        "git identity",
+        "pre-commit hooks",
+        "environment",
+        "DVC remote",
         "MLflow store",
     }
     assert "Ada Newcomer <ada@example.com>" in done.stdout
@@ -114,10 +121,18 @@ def test_doctor_finds_no_git_identity(checkout: Checkout, tmp_path: Path) -> Non
     home = tmp_path / "empty-home"
     home.mkdir()
     (home / ".gitconfig-none").write_text("")
-    env = dict(checkout.env, HOME=str(home), GIT_CONFIG_GLOBAL=str(home / ".gitconfig-none"),
-               GIT_CONFIG_NOSYSTEM="1")
-    assert run(["git", "config", "--get", "user.name"], cwd=checkout.repo, env=env,
-               check=False).returncode != 0
+    env = dict(
+        checkout.env,
+        HOME=str(home),
+        GIT_CONFIG_GLOBAL=str(home / ".gitconfig-none"),
+        GIT_CONFIG_NOSYSTEM="1",
+    )
+    assert (
+        run(
+            ["git", "config", "--get", "user.name"], cwd=checkout.repo, env=env, check=False
+        ).returncode
+        != 0
+    )
     done = checkout.doctor(env=env)
     assert done.returncode == 1
     assert statuses(done.stdout)["git identity"] == "missing"
@@ -158,10 +173,12 @@ def test_doctor_finds_a_read_only_tracking_store(checkout: Checkout) -> None:
     store = checkout.repo / "mlflow.db"
     sqlite3.connect(store).close()
     # The store really is read-only there: SQLite cannot write to it.
-    write = ("import sqlite3, sys; "
-             "sqlite3.connect(sys.argv[1]).execute('create table t (x int)')")
-    tried = run([*read_only(checkout.repo), BIN / "python", "-c", write, store],
-                env=checkout.env, check=False)
+    write = "import sqlite3, sys; " "sqlite3.connect(sys.argv[1]).execute('create table t (x int)')"
+    tried = run(
+        [*read_only(checkout.repo), BIN / "python", "-c", write, store],
+        env=checkout.env,
+        check=False,
+    )
     assert tried.returncode != 0 and "readonly database" in tried.stderr
     done = checkout.doctor(*read_only(checkout.repo))
     assert done.returncode == 1 and statuses(done.stdout)["MLflow store"] == "missing"
@@ -173,11 +190,11 @@ def test_doctor_finds_a_tracking_server_that_does_not_answer(checkout: Checkout)
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    done = checkout.doctor(env=dict(checkout.env,
-                                    MLFLOW_TRACKING_URI=f"http://127.0.0.1:{port}"))
+    done = checkout.doctor(env=dict(checkout.env, MLFLOW_TRACKING_URI=f"http://127.0.0.1:{port}"))
     assert done.returncode == 1 and statuses(done.stdout)["MLflow store"] == "missing"
     assert fix_for(done.stdout, "MLflow store") == (
-        f"mlflow server --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port {port}")
+        f"mlflow server --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port {port}"
+    )
 
 
 def test_doctor_finds_the_package_not_installed_from_this_checkout(

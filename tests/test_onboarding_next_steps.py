@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from conftest import BIN, putup, run
+
 from pyscaffoldext.dsproject_ops.answers import build
 from pyscaffoldext.dsproject_ops.onboarding.next_steps import steps, text
 
@@ -37,8 +38,10 @@ def test_putup_prints_next_steps_instead_of_done(tmp_path: Path) -> None:
             if words[0] in OUTSIDE:
                 continue
             assert shutil.which(words[0], path=str(BIN)), words
-            run([BIN / words[0], *[w for w in words[1:2] if not w.startswith("-")], "--help"],
-                cwd=tmp_path / "demo")
+            run(
+                [BIN / words[0], *[w for w in words[1:2] if not w.startswith("-")], "--help"],
+                cwd=tmp_path / "demo",
+            )
     # They run: the environment's steps work in the new repository.
     run([BIN / "pre-commit", "install"], cwd=tmp_path / "demo")
 

@@ -11,17 +11,18 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-
 from conftest import BIN, base_env, run
+from test_onboarding_docs import github_jobs, gitlab_jobs, load, stages
+
 from pyscaffoldext.dsproject_ops.onboarding import facts as facts_mod
 from pyscaffoldext.dsproject_ops.onboarding.tour import SECTION_NAMES
-from test_onboarding_docs import github_jobs, gitlab_jobs, load, stages
 
 DSOPS = BIN / "dsops"
 
 
-def tour(*args: str | Path, env: dict[str, str] | None = None,
-         check: bool = True) -> subprocess.CompletedProcess[str]:
+def tour(
+    *args: str | Path, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     return run([DSOPS, "tour", *args], env=env, check=check)
 
 
@@ -33,8 +34,9 @@ def headers(text: str) -> list[str]:
     return re.findall(r"^== .* \[(\w+)\] ==$", text, re.M)
 
 
-@pytest.mark.parametrize("options", [(), ("--ci", "gitlab", "--no-example")],
-                         ids=["defaults", "gitlab-no-example"])
+@pytest.mark.parametrize(
+    "options", [(), ("--ci", "gitlab", "--no-example")], ids=["defaults", "gitlab-no-example"]
+)
 def test_tour_names_every_real_stage_job_and_hook(
     generate: Callable[..., Path], options: tuple[str, ...]
 ) -> None:
@@ -90,8 +92,9 @@ def handmade(tmp_path: Path) -> Path:
     (repo / "README.md").write_text("# churn analysis\n")
     (repo / "analysis.py").write_text("print('hello')\n")
     (repo / "requirements.txt").write_text("pandas==2.2.0\n")
-    (repo / "notebooks" / "explore.ipynb").write_text(json.dumps(
-        {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    (repo / "notebooks" / "explore.ipynb").write_text(
+        json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
     (repo / ".github" / "workflows" / "build.yml").write_text(
         "name: build\non: push\njobs:\n  unit-tests:\n    runs-on: ubuntu-latest\n"
         "    steps:\n      - uses: actions/checkout@v4\n      - run: python analysis.py\n"
@@ -115,8 +118,14 @@ def test_tour_of_an_adopted_repository_says_what_is_there_and_what_is_missing(
     assert "notebooks/: 1 notebook(s): explore.ipynb" in text
     assert re.search(r"\.pre-commit-config\.yaml could not be read: .*line \d+", text)
     missing = text.split("[missing] ==", 1)[1]
-    for what in ("DVC", "an installable Python package", "tests", "an MLflow tracking URI",
-                 "models/", "src/"):
+    for what in (
+        "DVC",
+        "an installable Python package",
+        "tests",
+        "an MLflow tracking URI",
+        "models/",
+        "src/",
+    ):
         assert what in missing, what
     assert "dvc init" in missing
     assert "a CI pipeline" not in missing and "a DVC pipeline" not in missing
@@ -147,9 +156,14 @@ def test_tour_uses_a_pager_on_a_terminal_only(
     # On a terminal (stdin and stdout are a pty): the pager gets the text.
     leader, follower = pty.openpty()
     try:
-        done = subprocess.run([str(DSOPS), "tour", str(repo), "--section", "hooks"],
-                              stdin=follower, stdout=follower, stderr=follower, env=env,
-                              timeout=120)
+        done = subprocess.run(
+            [str(DSOPS), "tour", str(repo), "--section", "hooks"],
+            stdin=follower,
+            stdout=follower,
+            stderr=follower,
+            env=env,
+            timeout=120,
+        )
     finally:
         os.close(follower)
         os.close(leader)
@@ -167,7 +181,8 @@ def test_facts_tolerate_broken_and_unusual_files(tmp_path: Path) -> None:
     )
     (tmp_path / ".dvc").mkdir()
     (tmp_path / ".dvc" / "config").write_text(
-        "[core]\n    remote = nas\n['remote \"nas\"']\n    url = /srv/dvc\n")
+        "[core]\n    remote = nas\n['remote \"nas\"']\n    url = /srv/dvc\n"
+    )
     (tmp_path / ".dvc" / "config.local").write_text("['remote \"nas\"']\n    url = /mnt/dvc\n")
     (tmp_path / "dvc.yaml").write_text("stages: [this is not a mapping\n")
     (tmp_path / "params.yaml").write_text("train:\n  mlflow:\n    tracking_uri: http://x:5000\n")
@@ -178,5 +193,6 @@ def test_facts_tolerate_broken_and_unusual_files(tmp_path: Path) -> None:
     assert found.default_remote == facts_mod.Remote("nas", "/mnt/dvc", True)
     assert [p.path for p in found.problems] == ["dvc.yaml"]
     assert found.tracking == facts_mod.Tracking("http://x:5000", "params.yaml")
-    assert facts_mod.read(tmp_path, environ={"MLFLOW_TRACKING_URI": "sqlite:///o.db"}).tracking \
-        == facts_mod.Tracking("sqlite:///o.db", "the MLFLOW_TRACKING_URI variable")
+    assert facts_mod.read(
+        tmp_path, environ={"MLFLOW_TRACKING_URI": "sqlite:///o.db"}
+    ).tracking == facts_mod.Tracking("sqlite:///o.db", "the MLFLOW_TRACKING_URI variable")

@@ -307,7 +307,8 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
                 "1",
             ],
             cwd=folder,
-            env=base_env(),
+            # Tracking needs no background job runner (a dozen huey processes).
+            env={**base_env(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its workers share its process group

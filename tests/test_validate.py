@@ -535,3 +535,158 @@ def test_pre_commit_hook_manifest_is_valid() -> None:
 def test_json_dict_shape_is_the_rendered_one(generate: Callable[..., Path]) -> None:
     result = validate(generate())
     assert json.loads(renderer("json")(result)) == json.loads(json.dumps(as_dict(result)))
+
+
+ODD_CONTENTS = ["", "- just\n- a list\n", "42\n", "key: [1, {a: }]\n", "stages: 5\njobs: []\n"]
+ODD_FILES = [
+    "dvc.yaml",
+    ".gitlab-ci.yml",
+    ".github/workflows/ci.yml",
+    "environment.yml",
+    ".pre-commit-config.yaml",
+    "params.yaml",
+    "Dockerfile",
+    ".dockerignore",
+    "README.md",
+    ".dvc/config",
+]
+
+
+@pytest.mark.parametrize(
+    "content", ODD_CONTENTS, ids=["empty", "list", "scalar", "nested", "wrong-types"]
+)
+def test_odd_but_parsable_files_never_crash_a_check(
+    generate: Callable[..., Path], copy_repo: Callable[[Path], Path], content: str
+) -> None:
+    repo = copy_repo(generate())
+    for rel in ODD_FILES:
+        (repo / rel).write_text(content, encoding="utf-8")
+    result = validate(repo)
+    crashed = [f for f in result.findings if "crashed" in f.message]
+    assert not crashed, renderer("human")(result)
+    assert result.findings  # something useful is said about it
+
+
+@pytest.mark.parametrize(
+    "setup_cfg,pyproject",
+    [
+        ("", ""),
+        (
+            "[options]\ninstall_requires = 5\n[pyscaffold]\ndsproject_ops_ci = x\n",
+            "[project]\ndependencies = 5\nrequires-python = 3\n[tool.black]\ntarget-version = 1\n",
+        ),
+        ("[options.entry_points]\nconsole_scripts = =\n", "[tool.dsops]\nvalidate = 1\n"),
+    ],
+    ids=["empty", "wrong-types", "odd-tables"],
+)
+def test_odd_package_metadata_never_crashes_a_check(
+    generate: Callable[..., Path],
+    copy_repo: Callable[[Path], Path],
+    setup_cfg: str,
+    pyproject: str,
+) -> None:
+    from pyscaffoldext.dsproject_ops.validate.config import ConfigError
+
+    repo = copy_repo(generate())
+    (repo / "setup.cfg").write_text(setup_cfg, encoding="utf-8")
+    (repo / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    try:
+        result = validate(repo)
+    except ConfigError as exc:  # a bad [tool.dsops.validate] is a usage error, said in one line
+        assert "must be a table" in str(exc)
+        return
+    crashed = [f for f in result.findings if "crashed" in f.message]
+    assert not crashed, renderer("human")(result)
+
+
+class _Terminal:
+    """A stream that says it is a terminal."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(
+    broken: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyscaffoldext.dsproject_ops.validate.cli import write
+
+    result = validate(broken)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    terminal = _Terminal()
+    write(result, "human", None, terminal)  # type: ignore[arg-type]
+    assert "\033[31mSYN001\033[0m" in terminal.text
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = _Terminal()
+    write(result, "human", None, plain)  # type: ignore[arg-type]
+    assert "\033[" not in plain.text and "SYN001" in plain.text
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["."],
+        ["repo", "--format", "sarif"],
+        ["--format=json", "-o", "out.json"],
+        ["--fail-on", "error", "--external", "x"],
+        ["--list"],
+        ["--explain", "DVC003"],
+        ["--output=r.xml", "--format", "junit", "path"],
+    ],
+)
+def test_the_fast_argument_reader_agrees_with_argparse(argv: list[str]) -> None:
+    from pyscaffoldext.dsproject_ops.validate.cli import _fast_parse, parser
+
+    fast = _fast_parse(argv)
+    assert fast is not None
+    assert vars(fast) == vars(parser("dsops validate").parse_args(argv))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["-h"], ["--format", "xml"], ["a", "b"], ["--bogus"], ["--fail-on", "fatal"], ["--output"]],
+)
+def test_unusual_arguments_go_to_argparse(argv: list[str]) -> None:
+    from pyscaffoldext.dsproject_ops.validate.cli import _fast_parse
+
+    assert _fast_parse(argv) is None
+
+
+@pytest.mark.parametrize(
+    "line,problem",
+    [
+        ("python -m demo.cli --help", None),
+        ("python -m demo.nope", "module demo.nope does not exist"),
+        ("python -m venv .venv && . .venv/bin/activate", None),  # git-ignored: made by the line
+        ("pip install -e '.[testing]'", None),
+        ("pip install -e .[gpu]", "no extra 'gpu'"),
+        ("conda env create -f environment.yml", None),
+        ("conda env create -f env.yaml", "env.yaml does not exist"),
+        ("dvc repro train && dvc repro dvc.yaml:evaluate", None),
+        ("dvc repro trian", "no stage 'trian'"),
+        ("demo --help", None),
+        ("demo-train --fast", "'demo-train' is not a console script"),
+        ("make docs", "there is no Makefile"),
+        ("bash scripts/run.sh $ARG", "scripts/run.sh does not exist"),
+        ("FOO=1 sudo ./setup.py --version", None),
+        ("docker build -t $IMAGE . | tee log.txt", None),
+        ("echo 'unbalanced", None),
+    ],
+)
+def test_command_references(generate: Callable[..., Path], line: str, problem: str | None) -> None:
+    from pyscaffoldext.dsproject_ops.validate.commands import problems
+    from pyscaffoldext.dsproject_ops.validate.context import Context
+
+    found = list(problems(Context(generate()), line))
+    if problem is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and problem in found[0], found

@@ -94,7 +94,9 @@ class DsprojectOps(Extension):  # type: ignore[misc]  # PyScaffold is untyped
         # Next steps tailored to the answers, instead of PyScaffold's "done!".
         from .onboarding.next_steps import report_next_steps
 
-        pipeline = self.register(pipeline, report_next_steps, before="pyscaffold.actions:report_done")
+        pipeline = self.register(
+            pipeline, report_next_steps, before="pyscaffold.actions:report_done"
+        )
         pipeline = self.unregister(pipeline, "pyscaffold.actions:report_done")
         return pipeline
 

@@ -31,7 +31,10 @@ def template_version() -> str:
 def _environment(root: str) -> jinja2.Environment:
     # cookiecutter's StrictEnvironment: undefined names fail, trailing newline kept.
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(root),
+        # Snippets (``__`` keys, paths) load by name too, so the bytecode cache keeps them.
+        loader=jinja2.ChoiceLoader(
+            [jinja2.FunctionLoader(_snippet), jinja2.FileSystemLoader(root)]
+        ),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
@@ -110,9 +113,16 @@ def wanted_paths(answers: Answers, paths: list[str], root: Path | None = None) -
 
 # Compiling is most of a render's cost, and `dsops upgrade` renders twice: each
 # distinct snippet (a `__` key, a path, a `_features` condition) is compiled once.
+_SNIPPET = "snippet:"
+
+
+def _snippet(name: str) -> str | None:
+    return name[len(_SNIPPET) :] if name.startswith(_SNIPPET) else None
+
+
 @lru_cache(maxsize=None)
 def _compiled(env: jinja2.Environment, source: str) -> jinja2.Template:
-    return env.from_string(source)
+    return env.get_template(_SNIPPET + source)
 
 
 @lru_cache(maxsize=None)

@@ -42,7 +42,12 @@ Env = Mapping[str, str]
 
 def run_checks(facts: Facts, environ: Env) -> list[Check]:
     checks: list[Callable[[Facts, Env], Check]] = [
-        git_repository, git_identity, hooks_installed, packages, dvc_remote, mlflow_store,
+        git_repository,
+        git_identity,
+        hooks_installed,
+        packages,
+        dvc_remote,
+        mlflow_store,
     ]
     return [check(facts, environ) for check in checks]
 
@@ -50,9 +55,10 @@ def run_checks(facts: Facts, environ: Env) -> list[Check]:
 def render(facts: Facts, results: list[Check]) -> str:
     lines = [f"dsops doctor: {facts.root}"]
     for result in results:
-        lines.append(f"  [{result.status}] {result.name}: {result.detail}")
+        tag = f"[{result.status}]".ljust(len(UNCHECKED) + 2)
+        lines.append(f"  {tag} {result.name}: {result.detail}")
         if result.fix:
-            lines.append(f"      fix: {result.fix}")
+            lines.append(f"  {'':{len(tag)}} fix: {result.fix}")
     bad = sum(r.status == MISSING for r in results)
     lines.append(
         f"{bad} thing(s) to fix." if bad else "Everything this repository needs is in place."
@@ -65,8 +71,14 @@ def render(facts: Facts, results: list[Check]) -> str:
 
 def _git(facts: Facts, environ: Env, *args: str) -> subprocess.CompletedProcess[str] | None:
     try:
-        return subprocess.run(["git", *args], cwd=facts.root, env=dict(environ),
-                              capture_output=True, text=True, timeout=30)
+        return subprocess.run(
+            ["git", *args],
+            cwd=facts.root,
+            env=dict(environ),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
 
@@ -98,8 +110,12 @@ def git_identity(facts: Facts, environ: Env) -> Check:
         f'git config --global {key} "{"Your Name" if key == "user.name" else "you@example.com"}"'
         for key in lacking
     )
-    return Check(name, MISSING, "git does not know your " + " and ".join(lacking)
-                 + " (commits would fail)", fix)
+    return Check(
+        name,
+        MISSING,
+        "git does not know your " + " and ".join(lacking) + " (commits would fail)",
+        fix,
+    )
 
 
 def hooks_installed(facts: Facts, environ: Env) -> Check:
@@ -116,8 +132,12 @@ def hooks_installed(facts: Facts, environ: Env) -> Check:
     except OSError:
         installed = False
     if not installed:
-        return Check(name, MISSING, "not installed: commits skip the style and static checks",
-                     "pre-commit install")
+        return Check(
+            name,
+            MISSING,
+            "not installed: commits skip the style and static checks",
+            "pre-commit install",
+        )
     return Check(name, OK, f"installed ({len(facts.hooks)} hooks run on every commit)")
 
 
@@ -183,8 +203,12 @@ def requirements(facts: Facts) -> dict[str, tuple[str, str]]:
     for spec in specs:
         match = _REQUIREMENT.match(spec)
         # Options (-e ., -r file), comments and URLs pin nothing we can compare.
-        if not match or spec.strip().startswith(("-", "#")) or "://" in spec \
-                or match.group(1) == "pip":
+        if (
+            not match
+            or spec.strip().startswith(("-", "#"))
+            or "://" in spec
+            or match.group(1) == "pip"
+        ):
             continue
         wanted[match.group(1).lower()] = (match.group(2) or "", match.group(3) or "")
     return wanted
@@ -204,16 +228,27 @@ def packages(facts: Facts, environ: Env) -> Check:
     wanted = requirements(facts)
     if not wanted and not facts.packages:
         return Check(name, SKIPPED, "no environment.yml, setup.cfg pins or package to check")
-    fix = ("conda env update -f environment.yml --prune" if facts.has("environment.yml")
-           else "pip install -r requirements.txt" if facts.has("requirements.txt")
-           else "pip install -e .")
+    fix = (
+        "conda env update -f environment.yml --prune"
+        if facts.has("environment.yml")
+        else (
+            "pip install -r requirements.txt"
+            if facts.has("requirements.txt")
+            else "pip install -e ."
+        )
+    )
     python = project_python(environ)
     package = facts.packages[0].replace("/", ".") if facts.packages else ""
     names = [n for n in wanted if n != "python"]
     try:
-        done = subprocess.run([python, "-I", "-c", _PROBE, json.dumps(names), package],
-                              cwd=facts.root, env=dict(environ), capture_output=True,
-                              text=True, timeout=60)
+        done = subprocess.run(
+            [python, "-I", "-c", _PROBE, json.dumps(names), package],
+            cwd=facts.root,
+            env=dict(environ),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         probe: dict[str, Any] = json.loads(done.stdout)
     except (OSError, ValueError, subprocess.TimeoutExpired):
         return Check(name, MISSING, f"cannot run {python}", fix)
@@ -235,10 +270,15 @@ def packages(facts: Facts, environ: Env) -> Check:
     origin = probe.get("origin")
     if package and (not origin or not _inside(Path(origin), facts.root)):
         where = f"from {Path(origin).parent}" if origin else "not importable"
-        return Check(name, MISSING, f"package {package} is {where}, not this checkout",
-                     "pip install -e .")
-    return Check(name, OK, f"{python}: {len(names)} pinned package(s) present"
-                 + (f", {package} installed from this checkout" if package else ""))
+        return Check(
+            name, MISSING, f"package {package} is {where}, not this checkout", "pip install -e ."
+        )
+    return Check(
+        name,
+        OK,
+        f"{python}: {len(names)} pinned package(s) present"
+        + (f", {package} installed from this checkout" if package else ""),
+    )
 
 
 def _matches(have: str, op: str, version: str) -> bool:
@@ -263,26 +303,46 @@ def dvc_remote(facts: Facts, environ: Env) -> Check:
     name = "DVC remote"
     if not facts.dvc:
         if facts.has("dvc.yaml") or facts.dvc_files:
-            return Check(name, MISSING, "dvc.yaml or .dvc files exist but DVC is not "
-                         "initialised", "dvc init")
+            return Check(
+                name,
+                MISSING,
+                "dvc.yaml or .dvc files exist but DVC is not " "initialised",
+                "dvc init",
+            )
         return Check(name, SKIPPED, "this repository does not use DVC")
     remote = facts.default_remote
     if remote is None:
-        return Check(name, MISSING, "no default remote: `dvc push` and `dvc pull` have "
-                     "nowhere to go", "dvc remote add -d storage /path/to/shared/folder")
+        return Check(
+            name,
+            MISSING,
+            "no default remote: `dvc push` and `dvc pull` have " "nowhere to go",
+            "dvc remote add -d storage /path/to/shared/folder",
+        )
     if remote.local:
-        return _folder(name, f"remote {remote.name!r}", remote.path(facts.root),
-                       elsewhere=f"dvc remote modify {remote.name} url /a/writable/folder")
+        return _folder(
+            name,
+            f"remote {remote.name!r}",
+            remote.path(facts.root),
+            elsewhere=f"dvc remote modify {remote.name} url /a/writable/folder",
+        )
     parts = urlsplit(remote.url)
     scheme = parts.scheme.lower()
     ports = {"ssh": 22, "sftp": 22, "http": 80, "https": 443, "webdav": 80, "webdavs": 443}
     if scheme not in ports or not parts.hostname:
-        return Check(name, UNCHECKED, f"{remote.url}: a cloud remote needs your credentials; "
-                     "`dvc push` tells whether they work")
+        return Check(
+            name,
+            UNCHECKED,
+            f"{remote.url}: a cloud remote needs your credentials; "
+            "`dvc push` tells whether they work",
+        )
     port = parts.port or ports[scheme]
     if not _reachable(parts.hostname, port):
-        return Check(name, MISSING, f"{remote.url}: {parts.hostname}:{port} does not answer",
-                     f"dvc remote modify {remote.name} url <reachable URL>")
+        return Check(
+            name,
+            MISSING,
+            f"{remote.url}: {parts.hostname}:{port} does not answer",
+            f"dvc remote modify {remote.name} url <reachable URL>",
+        )
     return Check(name, OK, f"{remote.url} answers")
 
 
@@ -290,19 +350,25 @@ def mlflow_store(facts: Facts, environ: Env) -> Check:
     name = "MLflow store"
     tracking = facts.tracking
     if tracking is None:
-        return Check(name, SKIPPED, "no tracking URI (MLFLOW_TRACKING_URI, params.yaml or "
-                     "setup.cfg)")
+        return Check(
+            name, SKIPPED, "no tracking URI (MLFLOW_TRACKING_URI, params.yaml or " "setup.cfg)"
+        )
     uri = tracking.uri
     if uri.startswith(("http://", "https://")):
         return _server(name, uri)
     if uri.startswith("sqlite:///"):
-        return _database(name, _local(facts.root, uri[len("sqlite:///"):]), LOCAL_STORE)
+        return _database(name, _local(facts.root, uri[len("sqlite:///") :]), LOCAL_STORE)
     if uri.startswith("file:") or ":" not in uri.split("/")[0]:
-        path = uri[len("file://"):] if uri.startswith("file://") else uri.removeprefix("file:")
-        return _folder(name, "tracking folder", _local(facts.root, path), create_ok=True,
-                       elsewhere=LOCAL_STORE)
-    return Check(name, UNCHECKED, f"{uri}: this kind of store is not checked; "
-                 "`mlflow experiments search` tells whether it answers")
+        path = uri[len("file://") :] if uri.startswith("file://") else uri.removeprefix("file:")
+        return _folder(
+            name, "tracking folder", _local(facts.root, path), create_ok=True, elsewhere=LOCAL_STORE
+        )
+    return Check(
+        name,
+        UNCHECKED,
+        f"{uri}: this kind of store is not checked; "
+        "`mlflow experiments search` tells whether it answers",
+    )
 
 
 def _local(root: Path, path: str) -> Path:
@@ -310,16 +376,21 @@ def _local(root: Path, path: str) -> Path:
     return target if target.is_absolute() else root / target
 
 
-def _folder(name: str, label: str, path: Path, create_ok: bool = False,
-            elsewhere: str = "") -> Check:
+def _folder(
+    name: str, label: str, path: Path, create_ok: bool = False, elsewhere: str = ""
+) -> Check:
     quoted = shlex.quote(str(path))
     if not path.exists():
         if create_ok and _writable(path.parent):
             return Check(name, OK, f"{label} {path} will be created on first use")
         return Check(name, MISSING, f"{label} {path} does not exist", f"mkdir -p {quoted}")
     if not path.is_dir():
-        return Check(name, MISSING, f"{label} {path} is a file, not a folder",
-                     f"mv {quoted} {quoted}.bak && mkdir -p {quoted}")
+        return Check(
+            name,
+            MISSING,
+            f"{label} {path} is a file, not a folder",
+            f"mv {quoted} {quoted}.bak && mkdir -p {quoted}",
+        )
     if _read_only_mount(path):
         return Check(name, MISSING, f"{label} {path} is on a read-only file system", elsewhere)
     if not _writable(path):
@@ -330,18 +401,34 @@ def _folder(name: str, label: str, path: Path, create_ok: bool = False,
 def _database(name: str, path: Path, elsewhere: str) -> Check:
     folder = path.parent
     if not folder.is_dir():
-        return Check(name, MISSING, f"folder {folder} of the SQLite store does not exist",
-                     f"mkdir -p {shlex.quote(str(folder))}")
+        return Check(
+            name,
+            MISSING,
+            f"folder {folder} of the SQLite store does not exist",
+            f"mkdir -p {shlex.quote(str(folder))}",
+        )
     if _read_only_mount(folder):
-        return Check(name, MISSING, f"{path} is on a read-only file system: runs cannot be "
-                     "logged", elsewhere)
+        return Check(
+            name,
+            MISSING,
+            f"{path} is on a read-only file system: runs cannot be " "logged",
+            elsewhere,
+        )
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
-        return Check(name, MISSING, f"{path} is read-only: runs cannot be logged",
-                     f"chmod u+w {shlex.quote(str(path))}")
+        return Check(
+            name,
+            MISSING,
+            f"{path} is read-only: runs cannot be logged",
+            f"chmod u+w {shlex.quote(str(path))}",
+        )
     if not _writable(folder):
         # SQLite writes a journal beside the database, so the folder must be writable too.
-        return Check(name, MISSING, f"folder {folder} is read-only: runs cannot be logged",
-                     f"chmod u+w {shlex.quote(str(folder))}")
+        return Check(
+            name,
+            MISSING,
+            f"folder {folder} is read-only: runs cannot be logged",
+            f"chmod u+w {shlex.quote(str(folder))}",
+        )
     state = "exists" if path.exists() else "will be created by the first run"
     return Check(name, OK, f"sqlite:///{path} {state} and is writable")
 
@@ -370,8 +457,10 @@ def _server(name: str, uri: str) -> Check:
         pass
     parts = urlsplit(uri)
     if parts.hostname in ("127.0.0.1", "localhost"):
-        fix = (f"mlflow server --backend-store-uri sqlite:///mlflow.db --host {parts.hostname}"
-               f" --port {parts.port or 5000}")
+        fix = (
+            f"mlflow server --backend-store-uri sqlite:///mlflow.db --host {parts.hostname}"
+            f" --port {parts.port or 5000}"
+        )
     else:
         fix = "export MLFLOW_TRACKING_URI=sqlite:///mlflow.db  (a local store until it is back)"
     return Check(name, MISSING, f"tracking server {uri} does not answer", fix)

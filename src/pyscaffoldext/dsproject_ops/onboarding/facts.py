@@ -17,8 +17,19 @@ from typing import Any, Mapping
 
 # Top-level keys of .gitlab-ci.yml that configure the pipeline instead of naming a job.
 GITLAB_KEYWORDS = frozenset(
-    {"stages", "variables", "default", "include", "workflow", "image", "services",
-     "cache", "before_script", "after_script", "types"}
+    {
+        "stages",
+        "variables",
+        "default",
+        "include",
+        "workflow",
+        "image",
+        "services",
+        "cache",
+        "before_script",
+        "after_script",
+        "types",
+    }
 )
 GITLAB_DEFAULT_STAGES = (".pre", "build", "test", "deploy", ".post")
 TRACKING_KEYS = ("tracking_uri", "mlflow_tracking_uri")
@@ -129,8 +140,7 @@ class Facts:
 
     def broken(self, rel: str) -> bool:
         """Did ``rel`` (a file or a folder's files) fail to parse?"""
-        return any(p.path == rel or p.path.startswith(rel.rstrip("/") + "/")
-                   for p in self.problems)
+        return any(p.path == rel or p.path.startswith(rel.rstrip("/") + "/") for p in self.problems)
 
 
 # --------------------------------------------------------------------------- YAML
@@ -202,15 +212,17 @@ def parse_dvc_yaml(text: str) -> tuple[Stage, ...]:
             cmd = " ".join(_commands(_mapping(body.get("do", body), "a stage").get("cmd")))
         else:
             cmd = " && ".join(_commands(body.get("cmd")))
-        found.append(Stage(
-            name=str(name),
-            cmd=cmd,
-            deps=_strings(body.get("deps")),
-            outs=_strings(body.get("outs")),
-            params=_strings(body.get("params")),
-            metrics=_strings(body.get("metrics")),
-            plots=_strings(body.get("plots")),
-        ))
+        found.append(
+            Stage(
+                name=str(name),
+                cmd=cmd,
+                deps=_strings(body.get("deps")),
+                outs=_strings(body.get("outs")),
+                params=_strings(body.get("params")),
+                metrics=_strings(body.get("metrics")),
+                plots=_strings(body.get("plots")),
+            )
+        )
     return tuple(found)
 
 
@@ -248,22 +260,30 @@ def parse_gitlab_ci(text: str, file: str = ".gitlab-ci.yml") -> tuple[Job, ...]:
         merged = dict(_extended(data, body))
         rules = [r for r in merged.get("rules") or [] if isinstance(r, Mapping)]
         waits = [r.get("when") == "manual" for r in rules]
-        manual = ("always" if merged.get("when") == "manual" or (waits and all(waits))
-                  else "sometimes" if any(waits) else "")
+        manual = (
+            "always"
+            if merged.get("when") == "manual" or (waits and all(waits))
+            else "sometimes" if any(waits) else ""
+        )
         environment = merged.get("environment")
         if isinstance(environment, Mapping):
             environment = environment.get("name")
-        jobs.append(Job(
-            provider="gitlab",
-            file=file,
-            name=name,
-            stage=str(merged.get("stage", "test")),
-            commands=_commands(merged.get("script")),
-            needs=tuple(n if isinstance(n, str) else str(n.get("job", ""))
-                        for n in merged.get("needs") or [] if isinstance(n, (str, Mapping))),
-            manual=manual,
-            environment=str(environment or ""),
-        ))
+        jobs.append(
+            Job(
+                provider="gitlab",
+                file=file,
+                name=name,
+                stage=str(merged.get("stage", "test")),
+                commands=_commands(merged.get("script")),
+                needs=tuple(
+                    n if isinstance(n, str) else str(n.get("job", ""))
+                    for n in merged.get("needs") or []
+                    if isinstance(n, (str, Mapping))
+                ),
+                manual=manual,
+                environment=str(environment or ""),
+            )
+        )
     rank = {stage: i for i, stage in enumerate(order)}
     return tuple(sorted(jobs, key=lambda j: rank.get(j.stage, len(rank))))
 
@@ -301,16 +321,18 @@ def parse_workflow(text: str, file: str) -> tuple[Job, ...]:
         if isinstance(environment, Mapping):
             environment = environment.get("name")
         needs = body.get("needs") or []
-        jobs.append(Job(
-            provider="github",
-            file=file,
-            name=str(job_id),
-            stage=title,
-            commands=tuple(commands),
-            needs=tuple(_strings(needs)),
-            environment=str(environment or ""),
-            uses=tuple(uses),
-        ))
+        jobs.append(
+            Job(
+                provider="github",
+                file=file,
+                name=str(job_id),
+                stage=title,
+                commands=tuple(commands),
+                needs=tuple(_strings(needs)),
+                environment=str(environment or ""),
+                uses=tuple(uses),
+            )
+        )
     return tuple(jobs)
 
 
@@ -392,8 +414,10 @@ def tracking_uri(
     if found:
         return Tracking(found, "params.yaml")
     if recorded.get("dsproject_ops_mlflow_tracking_uri"):
-        return Tracking(recorded["dsproject_ops_mlflow_tracking_uri"].strip(),
-                        "the answer recorded in setup.cfg [pyscaffold]")
+        return Tracking(
+            recorded["dsproject_ops_mlflow_tracking_uri"].strip(),
+            "the answer recorded in setup.cfg [pyscaffold]",
+        )
     return None
 
 
@@ -404,8 +428,13 @@ def read(root: Path, environ: Mapping[str, str] | None = None) -> Facts:
     """Everything the tour and the doctor need to know about ``root``."""
     environ = os.environ if environ is None else environ
     problems: list[Problem] = []
-    values: dict[str, Any] = {"root": root, "git": (root / ".git").exists()}
-    values["entries"] = tuple(sorted(p.name for p in root.iterdir()))
+    try:
+        entries = tuple(sorted(p.name for p in root.iterdir()))
+    except OSError as exc:
+        from ..errors import DsopsError
+
+        raise DsopsError(f"{root}: cannot be read ({exc.strerror or exc})") from None
+    values: dict[str, Any] = {"root": root, "git": ".git" in entries, "entries": entries}
 
     def text_of(rel: str) -> str | None:
         path = root / rel
@@ -439,16 +468,26 @@ def read(root: Path, environ: Mapping[str, str] | None = None) -> Facts:
         scripts = scripts or project[1]
     values.update(name=name, recorded=recorded, console_scripts=scripts)
     values["packages"] = _packages(root)
-    values["tests"] = tuple(sorted(
-        p.relative_to(root).as_posix() for p in root.glob("tests/**/test_*.py")
-    ))
-    values["notebooks"] = tuple(sorted(
-        p.relative_to(root).as_posix() for p in root.glob("notebooks/**/*.ipynb")
-        if ".ipynb_checkpoints" not in p.parts
-    ))
+    values["tests"] = tuple(
+        sorted(p.relative_to(root).as_posix() for p in root.glob("tests/**/test_*.py"))
+    )
+    values["notebooks"] = tuple(
+        sorted(
+            p.relative_to(root).as_posix()
+            for p in root.glob("notebooks/**/*.ipynb")
+            if ".ipynb_checkpoints" not in p.parts
+        )
+    )
     values["env_files"] = tuple(
-        f for f in ("environment.yml", "environment.yaml", "requirements.txt",
-                    "requirements-dev.txt", "setup.cfg", "pyproject.toml")
+        f
+        for f in (
+            "environment.yml",
+            "environment.yaml",
+            "requirements.txt",
+            "requirements-dev.txt",
+            "setup.cfg",
+            "pyproject.toml",
+        )
         if (root / f).is_file()
     )
     values["dvc"] = (root / ".dvc").is_dir()
@@ -469,7 +508,8 @@ def read(root: Path, environ: Mapping[str, str] | None = None) -> Facts:
     values["jobs"] = tuple(jobs)
     values["tracking"] = tracking_uri(environ, params_data, recorded)
     values["docs_tool"] = (
-        "mkdocs" if (root / "mkdocs.yml").is_file()
+        "mkdocs"
+        if (root / "mkdocs.yml").is_file()
         else "sphinx" if (root / "docs" / "conf.py").is_file() else ""
     )
     values["dockerfile"] = (root / "Dockerfile").is_file()
@@ -478,8 +518,20 @@ def read(root: Path, environ: Mapping[str, str] | None = None) -> Facts:
 
 
 # Folders never worth walking: tool caches, environments, DVC's own cache.
-_SKIP = frozenset({".git", ".dvc", ".venv", "venv", "node_modules", "__pycache__",
-                   ".mypy_cache", ".pytest_cache", ".gitlab-ci-local", "site"})
+_SKIP = frozenset(
+    {
+        ".git",
+        ".dvc",
+        ".venv",
+        "venv",
+        "node_modules",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".gitlab-ci-local",
+        "site",
+    }
+)
 
 
 def _find(root: Path, suffix: str) -> tuple[str, ...]:
@@ -494,10 +546,7 @@ def _find(root: Path, suffix: str) -> tuple[str, ...]:
 
 def _packages(root: Path) -> tuple[str, ...]:
     base = root / "src" if (root / "src").is_dir() else root
-    found = [
-        p.parent.relative_to(base).as_posix()
-        for p in base.glob("*/__init__.py")
-    ] + [
+    found = [p.parent.relative_to(base).as_posix() for p in base.glob("*/__init__.py")] + [
         # namespace packages such as src/pyscaffoldext/<pkg>/
         p.parent.relative_to(base).as_posix()
         for p in base.glob("*/*/__init__.py")

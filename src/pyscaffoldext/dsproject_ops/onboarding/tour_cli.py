@@ -28,10 +28,17 @@ def main(argv: list[str], prog: str) -> int:
         "files, with the command that uses each thing (works on any repository).",
     )
     parser.add_argument("path", nargs="?", default=".", help="the repository (default: .)")
-    parser.add_argument("--section", metavar="NAME", choices=tour.SECTION_NAMES,
-                        help="show one part: " + ", ".join(tour.SECTION_NAMES))
-    parser.add_argument("--no-pager", action="store_true",
-                        help="print even on a terminal (a pipe never gets a pager)")
+    parser.add_argument(
+        "--section",
+        metavar="NAME",
+        choices=tour.SECTION_NAMES,
+        help="show one part: " + ", ".join(tour.SECTION_NAMES),
+    )
+    parser.add_argument(
+        "--no-pager",
+        action="store_true",
+        help="print even on a terminal (a pipe never gets a pager)",
+    )
     args = parser.parse_args(argv)
     from .facts import read
 

@@ -6,18 +6,23 @@ Exit codes: 0 no finding at or above ``--fail-on``; 1 findings at or above it;
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Sequence, TextIO
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Sequence, TextIO
 
 from ..errors import DsopsError
 from .formats import FORMATS
 from .registry import SEVERITIES
 
+if TYPE_CHECKING:
+    import argparse
 
-def parser(prog: str) -> argparse.ArgumentParser:
+
+def parser(prog: str) -> "argparse.ArgumentParser":
+    import argparse
+
     p = argparse.ArgumentParser(
         prog=prog,
         description="Check a repository against the dsproject-ops template: layout, syntax, "
@@ -49,11 +54,52 @@ def parser(prog: str) -> argparse.ArgumentParser:
     return p
 
 
+_VALUED = {
+    "--format": "format",
+    "--output": "output",
+    "-o": "output",
+    "--fail-on": "fail_on",
+    "--explain": "explain",
+}
+_FLAGS = {"--list": "list", "--external": "external"}
+
+
+def _fast_parse(argv: list[str]) -> Any:
+    """The usual command lines, read without building argparse's parser (it costs a
+    tenth of a hook run); anything unusual, --help or an error goes to argparse."""
+    values: dict[str, object] = {
+        "path": None,
+        "format": "human",
+        "output": None,
+        "fail_on": None,
+        "list": False,
+        "explain": None,
+        "external": False,
+    }
+    rest = list(argv)
+    while rest:
+        word = rest.pop(0)
+        name, eq, value = word.partition("=")
+        if name in _VALUED and (eq or rest):
+            values[_VALUED[name]] = value if eq else rest.pop(0)
+        elif word in _FLAGS:
+            values[_FLAGS[word]] = True
+        elif not word.startswith("-") and values["path"] is None:
+            values["path"] = word
+        else:
+            return None
+    if values["format"] not in FORMATS or values["fail_on"] not in (None, *SEVERITIES, "never"):
+        return None
+    return SimpleNamespace(**values)
+
+
 def main(argv: Sequence[str], prog: str = "dsops validate") -> int:
-    try:
-        args = parser(prog).parse_args(list(argv))
-    except SystemExit as exc:
-        return int(exc.code or 0)
+    args: Any = _fast_parse(list(argv))
+    if args is None:
+        try:
+            args = parser(prog).parse_args(list(argv))
+        except SystemExit as exc:
+            return int(exc.code or 0)
     if args.list:
         print(listing(), end="")
         return 0

@@ -112,6 +112,7 @@ def _one(ctx: Context, words: list[str]) -> Iterator[str]:
         stages = ctx.dvc_stages
         if stages is not None:
             for target in [a for a in args[1:] if not a.startswith("-")]:
+                target = target.rsplit(":", 1)[-1]  # dvc.yaml:train names a stage too
                 if target not in stages and not ctx.exists(target) and not _placeholder(target):
                     yield f"dvc.yaml has no stage {target!r}"
         return

@@ -5,7 +5,7 @@ reads them, without importing either: ``[channel::]name[ version[ build]]``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _NAME = r"[A-Za-z0-9_*][A-Za-z0-9_.\-*]*"
 _VERSION_ATOM = re.compile(r"^(?:==|!=|>=|<=|~=|>|<|=)?[0-9A-Za-z_*][0-9A-Za-z_.*+!]*$")
@@ -33,8 +33,7 @@ class SpecError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(NamedTuple):
     name: str
     version: str | None
     build: str | None

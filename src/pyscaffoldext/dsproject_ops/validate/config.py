@@ -25,7 +25,6 @@ An unknown code or family is an error, never silence.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import DsopsError
@@ -38,13 +37,13 @@ class ConfigError(DsopsError):
     """The checked repository's [tool.dsops.validate] configuration is wrong."""
 
 
-@dataclass
 class Config:
-    source: str | None = None
-    ignore: dict[str, str] = field(default_factory=dict)  # code or family -> reason
-    per_path: list[tuple[str, set[str], str]] = field(default_factory=list)
-    fail_on: str | None = None
-    max_file_kb: int = 500
+    def __init__(self, source: str | None = None) -> None:
+        self.source = source
+        self.ignore: dict[str, str] = {}  # code or family -> reason
+        self.per_path: list[tuple[str, set[str], str]] = []
+        self.fail_on: str | None = None
+        self.max_file_kb = 500
 
     def reason(self, finding: Finding) -> str | None:
         """The reason an ignore gives for ``finding``, or None when none matches."""

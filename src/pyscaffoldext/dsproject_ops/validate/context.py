@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 import re
 import struct
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from . import patterns
 from .gitindex import git_dir, read_index
@@ -43,22 +42,21 @@ SKIP_DIRS = frozenset(
 )
 
 
-@dataclass
-class ParseError:
+class ParseError(NamedTuple):
     message: str
     line: int | None = None
     column: int | None = None
 
 
-@dataclass
 class Parsed:
     """A parsed file: ``data`` (None when it failed), positions of YAML keys."""
 
-    data: Any = None
-    error: ParseError | None = None
-    # YAML: the node tree, turned into key positions only when a check asks for a line
-    node: Any = None
-    _positions: dict[tuple[Any, ...], tuple[int, int]] | None = None
+    def __init__(self, data: Any = None, error: ParseError | None = None, node: Any = None):
+        self.data = data
+        self.error = error
+        # YAML: the node tree, turned into key positions only when a check asks for a line
+        self.node = node
+        self._positions: dict[tuple[Any, ...], tuple[int, int]] | None = None
 
     @property
     def positions(self) -> dict[tuple[Any, ...], tuple[int, int]]:

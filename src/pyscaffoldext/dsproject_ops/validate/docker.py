@@ -5,8 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from . import patterns
 from .context import Context
@@ -36,13 +35,13 @@ KEYWORDS = {
 MUST_EXCLUDE = (".git", "data/raw", ".dvc/cache", "mlruns", "mlflow.db", ".venv")
 
 
-@dataclass
 class Instruction:
-    line: int
-    keyword: str
-    args: str
-    flags: dict[str, str] = field(default_factory=dict)
-    heredoc: bool = False
+    def __init__(self, line: int, keyword: str, args: str) -> None:
+        self.line = line
+        self.keyword = keyword
+        self.args = args
+        self.flags: dict[str, str] = {}
+        self.heredoc = False
 
     def exec_form(self) -> list[str] | None:
         text = self.args.strip()
@@ -57,8 +56,7 @@ class Instruction:
         return None
 
 
-@dataclass
-class Dockerfile:
+class Dockerfile(NamedTuple):
     instructions: list[Instruction]
     errors: list[tuple[int, str]]
 

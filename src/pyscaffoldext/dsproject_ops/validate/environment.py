@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar, Iterable, Iterator, NamedTuple
 
 from . import condaspec
 from .context import Context
@@ -22,8 +21,7 @@ CONDA_NAMES = {"torch": "pytorch", "tables": "pytables", "msgpack": "msgpack-pyt
 _PY_VERSION = re.compile(r"(\d+)\.(\d+)")
 
 
-@dataclass(frozen=True)
-class Dep:
+class Dep(NamedTuple):
     name: str
     spec: str
     line: int | None

@@ -120,6 +120,8 @@ def parse_ini(text: str) -> Parsed:
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
         parser.read_string(text)
+    except configparser.MissingSectionHeaderError as exc:
+        return Parsed(error=ParseError("no [section] header before the first key", exc.lineno))
     except configparser.ParsingError as exc:
         line = exc.errors[0][0] if getattr(exc, "errors", None) else None
         return Parsed(error=ParseError(f"cannot parse line {line}", line))

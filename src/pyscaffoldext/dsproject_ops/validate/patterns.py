@@ -26,16 +26,22 @@ def _regex(pattern: str, anchored: bool) -> re.Pattern[str]:
             out.append("[^/]")
         elif ch == "[":
             end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape(ch))
+            body = pattern[i + 1 : end] if end != -1 else ""
+            if body.startswith("!"):
+                body = "^" + body[1:]
+            if end == -1 or body in ("", "^"):
+                out.append(re.escape(ch))  # not a class: a literal bracket
             else:
-                out.append("[" + pattern[i + 1 : end].replace("!", "^", 1) + "]")
+                out.append("[" + body.replace("\\", "\\\\") + "]")
                 i = end
         else:
             out.append(re.escape(ch))
         i += 1
     prefix = "" if anchored else "(?:.*/)?"
-    return re.compile(prefix + "".join(out) + "$")
+    try:
+        return re.compile(prefix + "".join(out) + "$")
+    except re.error:  # a pattern Docker or git would not understand either: match it literally
+        return re.compile(prefix + re.escape(pattern) + "$")
 
 
 def parse_lines(text: str) -> list[str]:

@@ -89,7 +89,7 @@ def _trail(exc: Any) -> tuple[list[str], str]:
         trail.append(str(exc.ctx))
         exc = exc.error_msg
     trail.append(str(getattr(exc, "ctx", "")))
-    return [t for t in trail if t], str(getattr(exc, "error_msg", exc))
+    return [t for t in trail if t and t != "None"], str(getattr(exc, "error_msg", exc))
 
 
 def _path(trail: list[str], data: Any) -> tuple[Any, ...]:

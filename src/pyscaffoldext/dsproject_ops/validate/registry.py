@@ -10,8 +10,7 @@ that must pass first, so one broken file gives one finding, not a cascade) and
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Iterable, Iterator
+from typing import TYPE_CHECKING, ClassVar, Iterable, Iterator, NamedTuple
 
 if TYPE_CHECKING:
     from .context import Context
@@ -39,8 +38,9 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)
 
 
-@dataclass(frozen=True)
-class Issue:
+# NamedTuples, not dataclasses: importing dataclasses (and inspect) costs more than
+# a whole validation of some repositories.
+class Issue(NamedTuple):
     """What a check reports; the runner adds the check's code and severity."""
 
     message: str
@@ -51,8 +51,7 @@ class Issue:
     rule: str | None = None  # an external tool's own rule id (DL3008, SC2086, ...)
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     code: str
     family: str
     severity: str

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +18,23 @@ PASSED, FAILED, SKIPPED, NOT_APPLICABLE, NOT_REQUESTED = (
 )
 
 
-@dataclass
 class Result:
-    root: Path
-    answers: dict[str, str] | None
-    checks: list[type[Check]]
-    status: dict[str, str] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)  # code -> why
-    findings: list[Finding] = field(default_factory=list)
-    ignored: list[Finding] = field(default_factory=list)
-    external: dict[str, str] = field(default_factory=dict)  # tool -> ran / not installed / ...
-    config: config_mod.Config = field(default_factory=config_mod.Config)
+    def __init__(
+        self,
+        root: Path,
+        answers: dict[str, str] | None,
+        checks: list[type[Check]],
+        config: config_mod.Config | None = None,
+    ) -> None:
+        self.root = root
+        self.answers = answers
+        self.checks = checks
+        self.status: dict[str, str] = {}
+        self.skipped: dict[str, str] = {}  # code -> why
+        self.findings: list[Finding] = []
+        self.ignored: list[Finding] = []
+        self.external: dict[str, str] = {}  # tool -> ran / not installed / ...
+        self.config = config or config_mod.Config()
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -74,6 +79,8 @@ def _run_one(check: Check, ctx: Context, result: Result, external: bool) -> None
         return
     if not applies:
         result.status[code] = NOT_APPLICABLE
+        if check.tool is not None:
+            result.external.setdefault(check.tool, "had nothing to check")
         return
     broken = [rel for rel in check.needs if ctx.is_file(rel) and ctx.broken(rel)]
     if broken:
@@ -85,7 +92,7 @@ def _run_one(check: Check, ctx: Context, result: Result, external: bool) -> None
         return
     try:
         issues = list(check.run(ctx))
-    except _ToolMissing as missing:
+    except ToolMissing as missing:
         result.status[code] = NOT_APPLICABLE
         result.external[str(missing)] = "not installed"
         return
@@ -106,11 +113,8 @@ def _run_one(check: Check, ctx: Context, result: Result, external: bool) -> None
     result.status[code] = FAILED if failed else PASSED
 
 
-class _ToolMissing(Exception):
+class ToolMissing(Exception):
     """Raised by an external check whose tool is not installed (the tool's name)."""
-
-
-ToolMissing = _ToolMissing
 
 
 def _finding(check: Check, issue: Issue) -> Finding:
@@ -127,9 +131,7 @@ def _finding(check: Check, issue: Issue) -> Finding:
 
 
 def _with_reason(finding: Finding, reason: str) -> Finding:
-    from dataclasses import replace
-
-    return replace(finding, ignored=reason)
+    return finding._replace(ignored=reason)
 
 
 def _skip(result: Result, code: str, why: str) -> None:

@@ -66,8 +66,8 @@ class Predictor:
         self.model = mlflow.sklearn.load_model(str(model_dir))
         if not hasattr(self.model, "predict_proba"):
             raise ValueError(f"the model at {model_dir} cannot predict probabilities")
-        classes = [int(c) for c in self.model.classes_]
-        # The probability of the positive class (1 = failure).
+        classes = list(self.model.classes_)
+        # The probability of the positive class (1 = failure; else the last class).
         self.positive = classes.index(1) if 1 in classes else len(classes) - 1
 
     def predict(self, records: list[dict[str, Any]]) -> list[float]:
@@ -157,6 +157,10 @@ class Handler(BaseHTTPRequestHandler):
             result = self.server.predictor.predict(records)
         except RequestError as error:
             self._send(error.status, {"error": error.message})
+            return
+        except Exception as error:  # a bug, not the client's: say so, keep serving
+            self.log_error("prediction failed: %r", error)
+            self._send(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "prediction failed"})
             return
         self._send(HTTPStatus.OK, {"failure_probability": result})
 
