@@ -464,6 +464,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="measured runs of the (minutes long) dvc repro (default 3)")
     parser.add_argument("--untracked", type=int,
                         help="untracked files under data/ for the upgrade case (default 100,000)")
+    parser.add_argument("--only", metavar="TEXT",
+                        help="time only the commands whose name contains TEXT (a closer look)")
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"),
                         help="the Markdown report (default: docs/benchmarks.md)")
     parser.add_argument("--cache-dir",
@@ -479,6 +481,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cleanups: list[Callable[[], None]] = []
         try:
             benches = build_benches(args, Path(tmp), cleanups)
+            if args.only:
+                benches = [b for b in benches if args.only in b.name]
             run_all(benches, args.runs)
         finally:
             for cleanup in cleanups:

@@ -98,8 +98,9 @@ class PasswordInUrl(Check):
             if "://" not in text:
                 continue
             for match in _URL_PASSWORD.finditer(text):
-                if _PLACEHOLDER.match(match.group("pw")):
-                    continue
+                password = match.group("pw")
+                if _PLACEHOLDER.match(password) or password.startswith(("$", "{", "%", "<")):
+                    continue  # a variable or a placeholder, filled in at run time
                 line, col = _pos(text, match.start())
                 yield Issue(
                     "a URL with a password: remove the password, rotate it, and read it "

@@ -1,4 +1,4 @@
-r"""Notebooks as pipeline stages, executed by papermill with parameters from params.yaml.
+r"""Notebooks as pipeline stages, run by papermill with parameters from params.yaml.
 
     {{ cookiecutter.project_name }} add-notebook-stage notebooks/eda.ipynb -p machines=eda.machines \
         -d data/raw/sensors.csv
