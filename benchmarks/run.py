@@ -1,7 +1,8 @@
 """Benchmark dsproject-ops against its peers, in one run, and write docs/benchmarks.md.
 
-    python benchmarks/run.py            # everything (installs the peer once, ~1 min)
+    python benchmarks/run.py            # everything, ~10 min on 2 cores (mostly dvc repro)
     python benchmarks/run.py --quick    # our own commands only, 3 runs, small data
+    python benchmarks/run.py --only "putup " --runs 25 --output /tmp/putup.md   # a closer look
 
 Every command is a whole process, timed by wall clock and by the CPU time of the
 process and its children (``getrusage(RUSAGE_CHILDREN)`` deltas). The commands are
