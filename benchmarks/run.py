@@ -73,8 +73,12 @@ def log(message: str) -> None:
 
 def base_env() -> dict[str, str]:
     env = dict(os.environ)
-    env.update(DVC_NO_ANALYTICS="1", MLFLOW_DISABLE_TELEMETRY="1", DO_NOT_TRACK="1",
-               PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.update(
+        DVC_NO_ANALYTICS="1",
+        MLFLOW_DISABLE_TELEMETRY="1",
+        DO_NOT_TRACK="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
     env.pop("MLFLOW_TRACKING_URI", None)
     env.pop("PYTHONPATH", None)
     # putup needs a git identity; only where git has none is one given (it would
@@ -87,22 +91,34 @@ def base_env() -> dict[str, str]:
     return env
 
 
-def sh(argv: Sequence[str | os.PathLike[str]], cwd: Path | None = None,
-       env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def sh(
+    argv: Sequence[str | os.PathLike[str]],
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Setup steps (untimed): fail loudly."""
-    done = subprocess.run([str(a) for a in argv], cwd=cwd, env=env or base_env(),
-                          capture_output=True, text=True, timeout=TIMEOUT)
+    done = subprocess.run(
+        [str(a) for a in argv],
+        cwd=cwd,
+        env=env or base_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     if done.returncode != 0:
-        raise SystemExit(f"benchmark setup failed: {' '.join(map(str, argv))}\n"
-                         f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        raise SystemExit(
+            f"benchmark setup failed: {' '.join(map(str, argv))}\n"
+            f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
     return done
 
 
 def measure(bench: Bench, cwd: Path) -> tuple[float, float, subprocess.CompletedProcess[bytes]]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(bench.argv, cwd=cwd, env={**base_env(), **bench.env},
-                          capture_output=True, timeout=TIMEOUT)
+    done = subprocess.run(
+        bench.argv, cwd=cwd, env={**base_env(), **bench.env}, capture_output=True, timeout=TIMEOUT
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -144,14 +160,30 @@ def project_env(work: Path, repo: Path) -> Path:
     sh([sys.executable, "-m", "venv", "--without-pip", folder])
     site = next(folder.glob("lib/python*/site-packages"))
     (site / "_bench_parent.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    sh([folder / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps",
-        "--no-build-isolation", "-e", repo])
+    sh(
+        [
+            folder / "bin" / "python",
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-e",
+            repo,
+        ]
+    )
     return folder / "bin"
 
 
 def exists(dsops: Path, command: str) -> bool:
-    done = subprocess.run([str(dsops), command, "--help"], capture_output=True, text=True,
-                          env=base_env(), timeout=TIMEOUT)
+    done = subprocess.run(
+        [str(dsops), command, "--help"],
+        capture_output=True,
+        text=True,
+        env=base_env(),
+        timeout=TIMEOUT,
+    )
     return done.returncode == 0
 
 
@@ -233,12 +265,25 @@ def older_template(work: Path, python: Path) -> Path | None:
     spec["_template_version"] = "0.0.1"
     (old / "cookiecutter.json").write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
     readme = old / "{{cookiecutter.project_name}}" / "README.md"
-    readme.write_text(readme.read_text(encoding="utf-8") + "\nAn older template's line.\n",
-                      encoding="utf-8")
+    readme.write_text(
+        readme.read_text(encoding="utf-8") + "\nAn older template's line.\n", encoding="utf-8"
+    )
     history = work / "history"
-    done = subprocess.run([str(python), "-m", "pyscaffoldext.dsproject_ops.upgrade.history",
-                           "snapshot", "--root", str(old), "--into", str(history)],
-                          capture_output=True, text=True, env=base_env())
+    done = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pyscaffoldext.dsproject_ops.upgrade.history",
+            "snapshot",
+            "--root",
+            str(old),
+            "--into",
+            str(history),
+        ],
+        capture_output=True,
+        text=True,
+        env=base_env(),
+    )
     return history if done.returncode == 0 else None
 
 
@@ -266,15 +311,22 @@ def build_benches(
     ours = Path(sys.executable).parent if args.quick else ours_env(cache)
     putup, dsops, python = ours / "putup", ours / "dsops", ours / "python"
     benches: list[Bench] = [
-        Bench("putup --dsproject-ops x", [str(putup), "--dsproject-ops", "x"],
-              fresh_dir(work, "ours")),
+        Bench(
+            "putup --dsproject-ops x", [str(putup), "--dsproject-ops", "x"], fresh_dir(work, "ours")
+        ),
     ]
     if not args.quick:
         peer = peer_env(cache)
-        benches.append(Bench("putup --dsproject x (peer)",
-                             [str(peer / "putup"), "--dsproject", "x"], fresh_dir(work, "peer")))
-        benches.append(Bench("putup x (plain PyScaffold)", [str(putup), "x"],
-                             fresh_dir(work, "plain")))
+        benches.append(
+            Bench(
+                "putup --dsproject x (peer)",
+                [str(peer / "putup"), "--dsproject", "x"],
+                fresh_dir(work, "peer"),
+            )
+        )
+        benches.append(
+            Bench("putup x (plain PyScaffold)", [str(putup), "x"], fresh_dir(work, "plain"))
+        )
 
     base = work / "base" / "demo"
     base.parent.mkdir(parents=True)
@@ -285,20 +337,32 @@ def build_benches(
     else:
         benches.append(Bench("dsops validate", [], fixed(base), problem="missing"))
 
-    upgrade_names = ("dsops upgrade (no template change)", "dsops upgrade (template change)",
-                     f"dsops upgrade (no change, {args.untracked:,} untracked files in data/)")
+    upgrade_names = (
+        "dsops upgrade (no template change)",
+        "dsops upgrade (template change)",
+        f"dsops upgrade (no change, {args.untracked:,} untracked files in data/)",
+    )
     if exists(dsops, "upgrade"):
-        benches.append(Bench(upgrade_names[0], [str(dsops), "upgrade"],
-                             copy_of(base, work, "upgrade-noop")))
+        benches.append(
+            Bench(upgrade_names[0], [str(dsops), "upgrade"], copy_of(base, work, "upgrade-noop"))
+        )
         history = older_template(work, python)
         if history is None:
-            benches.append(Bench(upgrade_names[1], [], fixed(base),
-                                 problem="no template history to upgrade from"))
+            benches.append(
+                Bench(
+                    upgrade_names[1], [], fixed(base), problem="no template history to upgrade from"
+                )
+            )
         else:
             old = generate_old(work, python)
-            benches.append(Bench(upgrade_names[1], [str(dsops), "upgrade"],
-                                 copy_of(old, work, "upgrade-change"),
-                                 env={"DSOPS_TEMPLATE_HISTORY": str(history)}))
+            benches.append(
+                Bench(
+                    upgrade_names[1],
+                    [str(dsops), "upgrade"],
+                    copy_of(old, work, "upgrade-change"),
+                    env={"DSOPS_TEMPLATE_HISTORY": str(history)},
+                )
+            )
         bulky = work / "bulky" / "demo"
         shutil.copytree(base, bulky, symlinks=True)
         cleanups.append(lend_untracked(bulky, args.untracked, None if args.quick else cache))
@@ -313,16 +377,28 @@ def build_benches(
         if (base / "dvc.yaml").is_file():
             project = project_env(work, base)
             # The project's python first, then the tools of the running environment.
-            path = os.pathsep.join([str(project), str(Path(sys.executable).parent),
-                                    os.environ.get("PATH", "")])
+            path = os.pathsep.join(
+                [str(project), str(Path(sys.executable).parent), os.environ.get("PATH", "")]
+            )
             env = {"PATH": path, "VIRTUAL_ENV": str(project.parent)}
-            benches.append(Bench("dvc repro (generated repository, from scratch)",
-                                 [str(project / "python"), "-m", "dvc", "repro", "-q"],
-                                 copy_of(base, work, "repro"), env=env,
-                                 max_runs=args.repro_runs))
+            benches.append(
+                Bench(
+                    "dvc repro (generated repository, from scratch)",
+                    [str(project / "python"), "-m", "dvc", "repro", "-q"],
+                    copy_of(base, work, "repro"),
+                    env=env,
+                    max_runs=args.repro_runs,
+                )
+            )
         else:
-            benches.append(Bench("dvc repro (generated repository, from scratch)", [],
-                                 fixed(base), problem="missing (no dvc.yaml generated)"))
+            benches.append(
+                Bench(
+                    "dvc repro (generated repository, from scratch)",
+                    [],
+                    fixed(base),
+                    problem="missing (no dvc.yaml generated)",
+                )
+            )
     return benches
 
 
@@ -362,13 +438,25 @@ def ratio(benches: dict[str, Bench], top: str, bottom: str) -> float | None:
 
 
 GOALS = [
-    Goal("`putup --dsproject-ops` ≤ 1.0× `putup --dsproject` (wall)",
-         lambda b: ratio(b, "putup --dsproject-ops x", "putup --dsproject x (peer)"), 1.0, "×"),
+    Goal(
+        "`putup --dsproject-ops` ≤ 1.0× `putup --dsproject` (wall)",
+        lambda b: ratio(b, "putup --dsproject-ops x", "putup --dsproject x (peer)"),
+        1.0,
+        "×",
+    ),
     Goal("`dsops validate` ≤ 0.3 s", lambda b: _wall(b, "dsops validate"), 0.3, "s"),
-    Goal("`dsops upgrade` with nothing to do ≤ 0.5 s",
-         lambda b: _wall(b, "dsops upgrade (no template change)"), 0.5, "s"),
-    Goal("`dsops upgrade` flat with untracked data (ratio to the plain no-op ≤ 1.2×)",
-         lambda b: _untracked_ratio(b), 1.2, "×"),
+    Goal(
+        "`dsops upgrade` with nothing to do ≤ 0.5 s",
+        lambda b: _wall(b, "dsops upgrade (no template change)"),
+        0.5,
+        "s",
+    ),
+    Goal(
+        "`dsops upgrade` flat with untracked data (ratio to the plain no-op ≤ 1.2×)",
+        lambda b: _untracked_ratio(b),
+        1.2,
+        "×",
+    ),
     Goal("`dsops --help` ≤ 0.15 s", lambda b: _wall(b, "dsops --help"), 0.15, "s"),
 ]
 
@@ -423,7 +511,8 @@ def report(benches: list[Bench], args: argparse.Namespace) -> str:
     lines = [
         "# Benchmarks",
         "",
-        "Written by `python benchmarks/run.py`" + (" --quick" if args.quick else "")
+        "Written by `python benchmarks/run.py`"
+        + (" --quick" if args.quick else "")
         + " (see its docstring). Whole processes, interleaved, after one unmeasured",
         "warm-up run of each; wall clock and CPU time (user + system of the process and its",
         "children). Numbers vary from run to run and machine to machine: compare the ratios.",
@@ -444,9 +533,11 @@ def report(benches: list[Bench], args: argparse.Namespace) -> str:
             f" | {fmt(median(b.cpus))} | {min(b.cpus):.3f}–{max(b.cpus):.3f} s |"
         )
     lines += ["", "## Ratios (wall medians)", ""]
-    for top, bottom in (("putup --dsproject-ops x", "putup --dsproject x (peer)"),
-                        ("putup --dsproject-ops x", "putup x (plain PyScaffold)"),
-                        ("putup --dsproject x (peer)", "putup x (plain PyScaffold)")):
+    for top, bottom in (
+        ("putup --dsproject-ops x", "putup --dsproject x (peer)"),
+        ("putup --dsproject-ops x", "putup x (plain PyScaffold)"),
+        ("putup --dsproject x (peer)", "putup x (plain PyScaffold)"),
+    ):
         lines.append(f"- {top} / {bottom}: {fmt(ratio(named, top, bottom), '×')}")
     lines += ["", "## Goals", "", "| goal | measured | met |", "|---|---:|:---:|"]
     for goal in GOALS:
@@ -458,24 +549,43 @@ def report(benches: list[Bench], args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="our own commands only, in this environment (3 runs, 1,000 files)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="our own commands only, in this environment (3 runs, 1,000 files)",
+    )
     parser.add_argument("--runs", type=int, help="measured runs of each command (default 10)")
-    parser.add_argument("--repro-runs", type=int, default=3,
-                        help="measured runs of the (minutes long) dvc repro (default 3)")
-    parser.add_argument("--untracked", type=int,
-                        help="untracked files under data/ for the upgrade case (default 100,000)")
-    parser.add_argument("--only", metavar="TEXT",
-                        help="time only the commands whose name contains TEXT (a closer look)")
-    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"),
-                        help="the Markdown report (default: docs/benchmarks.md)")
-    parser.add_argument("--cache-dir",
-                        default=str(Path.home() / ".cache" / "dsproject-ops-benchmarks"),
-                        help="where the benchmark's virtual environments are kept")
+    parser.add_argument(
+        "--repro-runs",
+        type=int,
+        default=3,
+        help="measured runs of the (minutes long) dvc repro (default 3)",
+    )
+    parser.add_argument(
+        "--untracked",
+        type=int,
+        help="untracked files under data/ for the upgrade case (default 100,000)",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="TEXT",
+        help="time only the commands whose name contains TEXT (a closer look)",
+    )
+    parser.add_argument(
+        "--output",
+        default=str(ROOT / "docs" / "benchmarks.md"),
+        help="the Markdown report (default: docs/benchmarks.md)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        default=str(Path.home() / ".cache" / "dsproject-ops-benchmarks"),
+        help="where the benchmark's virtual environments are kept",
+    )
     args = parser.parse_args(argv)
     args.runs = args.runs or (3 if args.quick else 10)
-    args.untracked = args.untracked if args.untracked is not None else (
-        1000 if args.quick else 100_000)
+    args.untracked = (
+        args.untracked if args.untracked is not None else (1000 if args.quick else 100_000)
+    )
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     with tempfile.TemporaryDirectory(prefix="dsops-bench-") as tmp:

@@ -12,9 +12,23 @@ from conftest import ROOT, run
 
 def test_quick_benchmark_writes_a_table(tmp_path: Path) -> None:
     report = tmp_path / "benchmarks.md"
-    run([sys.executable, ROOT / "benchmarks" / "run.py", "--quick", "--runs", "1",
-         "--untracked", "200", "--output", report, "--cache-dir", tmp_path / "cache"],
-        cwd=tmp_path, timeout=600)
+    run(
+        [
+            sys.executable,
+            ROOT / "benchmarks" / "run.py",
+            "--quick",
+            "--runs",
+            "1",
+            "--untracked",
+            "200",
+            "--output",
+            report,
+            "--cache-dir",
+            tmp_path / "cache",
+        ],
+        cwd=tmp_path,
+        timeout=600,
+    )
     text = report.read_text(encoding="utf-8")
     assert "| command | wall median | wall min–max | CPU median | CPU min–max |" in text
     assert re.search(r"- Machine: .+, \d+ cores", text)

@@ -503,8 +503,10 @@ def replay_copies(
 
 
 def test_the_train_job_retrains_and_then_the_image_command_and_host_command_serve(
-    generate: Callable[..., Path], copy_repo: Callable[[Path], Path],
-    project_env: ProjectEnv, tmp_path: Path
+    generate: Callable[..., Path],
+    copy_repo: Callable[[Path], Path],
+    project_env: ProjectEnv,
+    tmp_path: Path,
 ) -> None:
     repo = copy_repo(generate())
     # Continuous training, as a scheduled pipeline runs it: the GitLab `train` job in
@@ -514,8 +516,16 @@ def test_the_train_job_retrains_and_then_the_image_command_and_host_command_serv
     run(["git", "init", "-q", "--bare", origin], cwd=tmp_path)
     run(["git", "remote", "add", "origin", origin], cwd=repo)
     run(["git", "push", "-q", "origin", "HEAD"], cwd=repo)
-    done = gcl(repo, "--force-shell-executor", "--variable", "CI_PIPELINE_SOURCE=schedule",
-               "train", env=project_env.env(), check=False, timeout=1200)
+    done = gcl(
+        repo,
+        "--force-shell-executor",
+        "--variable",
+        "CI_PIPELINE_SOURCE=schedule",
+        "train",
+        env=project_env.env(),
+        check=False,
+        timeout=1200,
+    )
     out = done.stdout + done.stderr
     assert done.returncode == 0 and "PASS  train" in out, out[-6000:]
     assert re.search(r"train > =+ \d+ passed", out), out[-3000:]

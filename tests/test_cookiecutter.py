@@ -34,18 +34,42 @@ NOT_COMPARED = {".git": "index timestamps, reflog times, commit dates and so com
 # (case id, putup options, project name, cookiecutter answers)
 MATRIX: list[tuple[str, tuple[str, ...], str, dict[str, str]]] = [
     ("defaults", (), "demo", {}),
-    ("gitlab-no-example", ("--ci", "gitlab", "--no-example"), "demo",
-     {"ci": "gitlab", "example": "no"}),
-    ("github-py312", ("--ci", "github", "--python-version", "3.12"), "demo",
-     {"ci": "github", "python_version": "3.12"}),
-    ("none-s3-http",
-     ("--ci", "none", "--dvc-remote", "s3://bucket/dvc",
-      "--mlflow-tracking-uri", "http://mlflow.example.com:5000"), "demo",
-     {"ci": "none", "dvc_remote": "s3://bucket/dvc",
-      "mlflow_tracking_uri": "http://mlflow.example.com:5000"}),
+    (
+        "gitlab-no-example",
+        ("--ci", "gitlab", "--no-example"),
+        "demo",
+        {"ci": "gitlab", "example": "no"},
+    ),
+    (
+        "github-py312",
+        ("--ci", "github", "--python-version", "3.12"),
+        "demo",
+        {"ci": "github", "python_version": "3.12"},
+    ),
+    (
+        "none-s3-http",
+        (
+            "--ci",
+            "none",
+            "--dvc-remote",
+            "s3://bucket/dvc",
+            "--mlflow-tracking-uri",
+            "http://mlflow.example.com:5000",
+        ),
+        "demo",
+        {
+            "ci": "none",
+            "dvc_remote": "s3://bucket/dvc",
+            "mlflow_tracking_uri": "http://mlflow.example.com:5000",
+        },
+    ),
     ("dashed-name", (), "churn-model.v2", {}),
-    ("secret-remote", ("--dvc-remote", "ssh://alice:s3cr%3At@Files.Example.com:2222/srv/dvc"),
-     "demo", {"dvc_remote": "ssh://alice:s3cr%3At@Files.Example.com:2222/srv/dvc"}),
+    (
+        "secret-remote",
+        ("--dvc-remote", "ssh://alice:s3cr%3At@Files.Example.com:2222/srv/dvc"),
+        "demo",
+        {"dvc_remote": "ssh://alice:s3cr%3At@Files.Example.com:2222/srv/dvc"},
+    ),
 ]
 
 
@@ -59,8 +83,7 @@ def identity_env() -> dict[str, str]:
 def cc_config(folder: Path, default_context: dict[str, str] | None = None) -> Path:
     """A cookiecutter user config that keeps its replay files out of $HOME."""
     config = folder / "cookiecutterrc.yaml"
-    lines = [f"cookiecutters_dir: {folder / 'cookiecutters'}",
-             f"replay_dir: {folder / 'replay'}"]
+    lines = [f"cookiecutters_dir: {folder / 'cookiecutters'}", f"replay_dir: {folder / 'replay'}"]
     if default_context:
         lines.append("default_context:")
         lines += [f"  {key}: {json.dumps(value)}" for key, value in default_context.items()]
@@ -69,20 +92,28 @@ def cc_config(folder: Path, default_context: dict[str, str] | None = None) -> Pa
 
 
 def cookiecutter(
-    out: Path, answers: dict[str, str], template: Path = TEMPLATE,
-    config: Path | None = None, check: bool = True,
+    out: Path,
+    answers: dict[str, str],
+    template: Path = TEMPLATE,
+    config: Path | None = None,
+    check: bool = True,
 ) -> Any:
     out.mkdir(parents=True, exist_ok=True)
     config = config or cc_config(out.parent)
     pairs = [f"{key}={value}" for key, value in answers.items()]
-    return run([BIN / "cookiecutter", "--no-input", "--config-file", config, template,
-                "-o", out, *pairs], cwd=out, env=identity_env(), check=check)
+    return run(
+        [BIN / "cookiecutter", "--no-input", "--config-file", config, template, "-o", out, *pairs],
+        cwd=out,
+        env=identity_env(),
+        check=check,
+    )
 
 
 def putup(out: Path, name: str, options: tuple[str, ...], check: bool = True) -> Any:
     out.mkdir(parents=True, exist_ok=True)
-    return run([BIN / "putup", "--dsproject-ops", *options, name], cwd=out,
-               env=identity_env(), check=check)
+    return run(
+        [BIN / "putup", "--dsproject-ops", *options, name], cwd=out, env=identity_env(), check=check
+    )
 
 
 def files(repo: Path) -> dict[str, tuple[bytes, int]]:
@@ -104,9 +135,13 @@ def assert_same_repository(made_by_putup: Path, made_by_cc: Path) -> None:
     for rel in ours:
         assert theirs[rel][0] == ours[rel][0], f"{rel}: different bytes"
         assert theirs[rel][1] == ours[rel][1], f"{rel}: different mode"
-    for args in (("rev-parse", "HEAD^{tree}"), ("rev-list", "--count", "HEAD"),
-                 ("log", "--format=%an <%ae>%n%cn <%ce>%n%B"), ("branch", "--show-current"),
-                 ("status", "--porcelain", "--untracked-files=all")):
+    for args in (
+        ("rev-parse", "HEAD^{tree}"),
+        ("rev-list", "--count", "HEAD"),
+        ("log", "--format=%an <%ae>%n%cn <%ce>%n%B"),
+        ("branch", "--show-current"),
+        ("status", "--porcelain", "--untracked-files=all"),
+    ):
         assert git(made_by_cc, *args) == git(made_by_putup, *args), args
 
 
@@ -134,6 +169,7 @@ def test_cookiecutter_makes_the_putup_repository(
 def assert_dsops_agrees(made_by_putup: Path, made_by_cc: Path) -> None:
     """`dsops validate` says the same of both; `dsops upgrade` (nothing to merge) does
     the same to both."""
+
     def said(command: str, repo: Path) -> tuple[int, str]:
         done = run([BIN / "dsops", command], cwd=repo, check=False)
         return done.returncode, (done.stdout + done.stderr).replace(str(repo), "<repo>")
@@ -149,10 +185,17 @@ def test_answers_typed_at_the_prompts(tmp_path: Path) -> None:
     typed = ["churn-model", "", "", AUTHOR, EMAIL, "", "", "2", "", "", "3", "n"]
     out = tmp_path / "cc"
     out.mkdir()
-    run([BIN / "cookiecutter", "--config-file", cc_config(tmp_path), TEMPLATE, "-o", out],
-        cwd=out, env=identity_env(), input="\n".join(typed) + "\n")
-    putup(tmp_path / "putup", "churn-model",
-          ("--ci", "gitlab", "--python-version", "3.13", "--no-example"))
+    run(
+        [BIN / "cookiecutter", "--config-file", cc_config(tmp_path), TEMPLATE, "-o", out],
+        cwd=out,
+        env=identity_env(),
+        input="\n".join(typed) + "\n",
+    )
+    putup(
+        tmp_path / "putup",
+        "churn-model",
+        ("--ci", "gitlab", "--python-version", "3.13", "--no-example"),
+    )
     assert_same_repository(tmp_path / "putup" / "churn-model", out / "churn-model")
 
 
@@ -170,12 +213,18 @@ def test_a_remote_password_stays_out_of_tracked_files(tmp_path: Path) -> None:
 def test_the_wheel_layout_finds_its_package(tmp_path: Path) -> None:
     """In a wheel the template sits inside the package (pyproject force-include)."""
     site = tmp_path / "site-packages"
-    shutil.copytree(ROOT / "src" / "pyscaffoldext", site / "pyscaffoldext",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "src" / "pyscaffoldext",
+        site / "pyscaffoldext",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     shutil.copytree(TEMPLATE, site / "pyscaffoldext" / "dsproject_ops" / "templates")
     putup(tmp_path / "putup", "demo", ("--ci", "gitlab"))
-    cookiecutter(tmp_path / "cc", {"author": AUTHOR, "email": EMAIL, "ci": "gitlab"},
-                 template=site / "pyscaffoldext" / "dsproject_ops" / "templates")
+    cookiecutter(
+        tmp_path / "cc",
+        {"author": AUTHOR, "email": EMAIL, "ci": "gitlab"},
+        template=site / "pyscaffoldext" / "dsproject_ops" / "templates",
+    )
     assert_same_repository(tmp_path / "putup" / "demo", tmp_path / "cc" / "demo")
 
 

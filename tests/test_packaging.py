@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 from conftest import BIN, ROOT, base_env, run
+
 from pyscaffoldext.dsproject_ops.answers import build
 from pyscaffoldext.dsproject_ops.paths import template_root
 from pyscaffoldext.dsproject_ops.render import render

@@ -8,8 +8,8 @@ import tomllib
 from pathlib import Path
 
 import yaml
-
 from conftest import BIN, ROOT, run
+
 from pyscaffoldext.dsproject_ops.answers import cookiecutter_json
 
 
