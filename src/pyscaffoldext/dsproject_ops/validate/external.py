@@ -172,8 +172,10 @@ class CiSchemas(Check):
 
     def run(self, ctx: Context) -> Iterable[Issue]:
         try:
-            import jsonschema  # type: ignore[import-untyped]
-            from check_jsonschema import builtin_schemas  # type: ignore[import-untyped]
+            import importlib
+
+            jsonschema: Any = importlib.import_module("jsonschema")
+            builtin_schemas: Any = importlib.import_module("check_jsonschema.builtin_schemas")
         except ImportError:
             raise ToolMissing("check-jsonschema")
         folder = Path(builtin_schemas.__file__).parent / "vendor"

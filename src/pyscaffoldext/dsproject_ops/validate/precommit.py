@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from pathlib import Path
@@ -61,13 +62,14 @@ class Schema(_HasConfig):
         if marker.exists():
             return
         try:
-            import cfgv  # type: ignore[import-untyped]
-            from pre_commit.clientlib import CONFIG_SCHEMA  # type: ignore[import-untyped]
+            # untyped, and optional: imported by name, so type checkers need neither
+            cfgv: Any = importlib.import_module("cfgv")
+            clientlib: Any = importlib.import_module("pre_commit.clientlib")
         except ImportError:
             return
         data = ctx.data(CONFIG)
         try:
-            cfgv.validate(data, CONFIG_SCHEMA)
+            cfgv.validate(data, clientlib.CONFIG_SCHEMA)
         except cfgv.ValidationError as exc:
             trail, error = _trail(exc)
             path = _path(trail, data)
