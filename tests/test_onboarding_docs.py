@@ -17,24 +17,14 @@ from typing import Any, Callable
 import pytest
 import yaml
 from conftest import ProjectEnv
+from test_generate import MATRIX as GENERATED_MATRIX
 
 from pyscaffoldext.dsproject_ops.answers import build
+from pyscaffoldext.dsproject_ops.gitlab import GLOBAL_KEYWORDS
 from pyscaffoldext.dsproject_ops.render import render
 
 # The option sets test_generate.py generates too: the session makes each repository once.
-MATRIX = [
-    (),
-    ("--ci", "gitlab", "--no-example"),
-    ("--ci", "github", "--python-version", "3.12"),
-    (
-        "--ci",
-        "none",
-        "--dvc-remote",
-        "s3://bucket/dvc",
-        "--mlflow-tracking-uri",
-        "http://127.0.0.1:5000",
-    ),
-]
+MATRIX = GENERATED_MATRIX
 GUIDE = (
     "docs/index.md",
     "docs/onboarding.md",
@@ -81,18 +71,7 @@ def gitlab_jobs(repo: Path) -> set[str]:
     path = repo / ".gitlab-ci.yml"
     if not path.exists():
         return set()
-    keywords = {
-        "stages",
-        "variables",
-        "default",
-        "include",
-        "workflow",
-        "image",
-        "services",
-        "cache",
-        "before_script",
-        "after_script",
-    }
+    keywords = GLOBAL_KEYWORDS
     return {
         k
         for k, v in load(path).items()

@@ -15,22 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-# Top-level keys of .gitlab-ci.yml that configure the pipeline instead of naming a job.
-GITLAB_KEYWORDS = frozenset(
-    {
-        "stages",
-        "variables",
-        "default",
-        "include",
-        "workflow",
-        "image",
-        "services",
-        "cache",
-        "before_script",
-        "after_script",
-        "types",
-    }
-)
+from ..gitlab import GLOBAL_KEYWORDS
+
+GITLAB_KEYWORDS = GLOBAL_KEYWORDS
 GITLAB_DEFAULT_STAGES = (".pre", "build", "test", "deploy", ".post")
 TRACKING_KEYS = ("tracking_uri", "mlflow_tracking_uri")
 

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Iterator
 
+from ..gitlab import GLOBAL_KEYWORDS
 from . import commands
 from .context import Context, Parsed
 from .registry import Check, Issue
 
 GITLAB = ".gitlab-ci.yml"
-_GITLAB_GLOBAL = {
-    "default",
-    "include",
-    "stages",
-    "variables",
-    "workflow",
-    "image",
-    "services",
-    "cache",
-    "before_script",
-    "after_script",
-    "spec",
-}
+_GITLAB_GLOBAL = GLOBAL_KEYWORDS
 _GITLAB_JOB = {
     "after_script",
     "allow_failure",
