@@ -24,6 +24,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+# npm tools (gitlab-ci-local) that .ci/run installs: visible to the tests and to
+# the code they call in-process (dsops validate --external looks them up on PATH).
+NODE_BIN = ROOT / ".ci" / "node" / "node_modules" / ".bin"
+if NODE_BIN.is_dir():
+    os.environ["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 def base_env(home: Path | None = None) -> dict[str, str]:

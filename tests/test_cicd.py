@@ -29,7 +29,7 @@ from typing import Callable
 
 import pytest
 import yaml
-from conftest import BIN, ROOT, ProjectEnv, base_env, run
+from conftest import BIN, ProjectEnv, base_env, run
 
 CI_OPTIONS = ("gitlab", "github", "both", "none")
 STAGES = ["lint", "test", "train", "package", "deploy"]
@@ -45,13 +45,10 @@ WORKFLOWS = {"ci.yml", "train-deliver.yml"}
 
 
 def gitlab_ci_local() -> Path:
-    """gitlab-ci-local 4.73.0: on PATH (CI), else where the setup scripts install it."""
+    """gitlab-ci-local 4.73.0: on PATH (.ci/run installs it; conftest adds its folder)."""
     found = shutil.which("gitlab-ci-local")
     if found:
         return Path(found)
-    for folder in (Path("/work/npmtools/node_modules/.bin"), ROOT / ".ci/node/node_modules/.bin"):
-        if (folder / "gitlab-ci-local").is_file():
-            return folder / "gitlab-ci-local"
     pytest.fail(
         "gitlab-ci-local not found: run .ci/run, or "
         "`npm install --prefix .ci/node gitlab-ci-local@4.73.0`"

@@ -5,7 +5,6 @@ exit codes, and ``putup`` failing loudly on a broken template."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -40,14 +39,6 @@ MATRIX = [
 @pytest.fixture(autouse=True)
 def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    # gitlab-ci-local: where .ci/run installs it, or this machine's copy
-    tools = [
-        ROOT / ".ci" / "node" / "node_modules" / ".bin",
-        Path("/work/npmtools/node_modules/.bin"),
-    ]
-    extra = os.pathsep.join(str(t) for t in tools if t.is_dir())
-    if extra:
-        monkeypatch.setenv("PATH", extra + os.pathsep + os.environ["PATH"])
 
 
 def dsops(*args: str, cwd: Path, check: bool = False) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,6 @@ ignore in the repository's own configuration silences it, with its reason shown.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -27,13 +26,6 @@ Where = tuple[str, "int | None"]
 def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # PC001 remembers valid configs in the user's cache: keep tests independent of it.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    tools = [
-        ROOT / ".ci" / "node" / "node_modules" / ".bin",
-        Path("/work/npmtools/node_modules/.bin"),
-    ]
-    extra = os.pathsep.join(str(t) for t in tools if t.is_dir())
-    if extra:
-        monkeypatch.setenv("PATH", extra + os.pathsep + os.environ["PATH"])
 
 
 # -- editing helpers: each returns the 1-based line it touched -------------------------

@@ -142,9 +142,6 @@ class GitLabStages(_GitLab):
     summary = "every GitLab job's stage exists"
     requires = ("CI001",)
 
-    def applies(self, ctx: Context) -> bool:
-        return ctx.is_file(GITLAB)
-
     def run(self, ctx: Context) -> Iterable[Issue]:
         data, parsed = _gitlab(ctx)
         stages = data.get("stages") or _DEFAULT_STAGES
@@ -169,9 +166,6 @@ class GitLabNeeds(_GitLab):
     code = "CI003"
     summary = "every GitLab needs/dependencies reference resolves"
     requires = ("CI001",)
-
-    def applies(self, ctx: Context) -> bool:
-        return ctx.is_file(GITLAB)
 
     def run(self, ctx: Context) -> Iterable[Issue]:
         data, parsed = _gitlab(ctx)
@@ -205,9 +199,6 @@ class GitLabExtends(_GitLab):
     code = "CI004"
     summary = "every GitLab extends reference resolves"
     requires = ("CI001",)
-
-    def applies(self, ctx: Context) -> bool:
-        return ctx.is_file(GITLAB)
 
     def run(self, ctx: Context) -> Iterable[Issue]:
         data, parsed = _gitlab(ctx)
