@@ -230,6 +230,16 @@ def _workflow(ctx: Context, rel: str) -> tuple[dict[str, Any], Parsed | None]:
     return (data if isinstance(data, dict) else {}), parsed
 
 
+def _workflow_jobs(ctx: Context) -> Iterator[tuple[str, Parsed | None, dict[str, Any]]]:
+    """Each workflow that parses, with its ``jobs`` mapping (empty when malformed)."""
+    for rel in ctx.workflows():
+        if ctx.broken(rel):
+            continue
+        data, parsed = _workflow(ctx, rel)
+        jobs = data.get("jobs")
+        yield rel, parsed, jobs if isinstance(jobs, dict) else {}
+
+
 class GitHubStructure(_GitHub):
     """Every workflow under ``.github/workflows/`` has ``on`` and ``jobs``; every job a
     ``runs-on`` (or a reusable workflow's ``uses``) and ``steps``, each step a ``run``
@@ -278,12 +288,7 @@ class GitHubNeeds(_GitHub):
     requires = ("CI005",)
 
     def run(self, ctx: Context) -> Iterable[Issue]:
-        for rel in ctx.workflows():
-            if ctx.broken(rel):
-                continue
-            data, parsed = _workflow(ctx, rel)
-            jobs = data.get("jobs") if isinstance(data.get("jobs"), dict) else {}
-            assert isinstance(jobs, dict)
+        for rel, parsed, jobs in _workflow_jobs(ctx):
             for name, job in jobs.items():
                 needs = job.get("needs") if isinstance(job, dict) else None
                 listed = [needs] if isinstance(needs, str) else list(needs or [])
@@ -346,12 +351,7 @@ class CommandsExist(Check):
                             else _line(parsed, *path)
                         )
                         yield Issue(f"`{line.strip()}`: {problem}", GITLAB, at)
-        for rel in ctx.workflows():
-            if ctx.broken(rel):
-                continue
-            data, parsed = _workflow(ctx, rel)
-            jobs = data.get("jobs") if isinstance(data.get("jobs"), dict) else {}
-            assert isinstance(jobs, dict)
+        for rel, parsed, jobs in _workflow_jobs(ctx):
             for name, job in jobs.items():
                 steps = job.get("steps") if isinstance(job, dict) else None
                 for index, step in enumerate(steps if isinstance(steps, list) else []):
