@@ -8,7 +8,15 @@ from typing import Any
 
 from .parsed import Parsed, ParseError
 
-INI_NAMES = ("setup.cfg", "tox.ini", ".flake8", ".dvc/config", "pytest.ini", "mypy.ini")
+INI_NAMES = (
+    "setup.cfg",
+    "tox.ini",
+    ".flake8",
+    ".dvc/config",
+    ".dvc/config.local",
+    "pytest.ini",
+    "mypy.ini",
+)
 
 
 def kind_of(rel: str) -> str | None:
