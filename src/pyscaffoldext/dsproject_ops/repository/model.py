@@ -148,7 +148,8 @@ class Repository:
         try:
             return Text(data.decode("utf-8"), None)
         except UnicodeDecodeError as exc:
-            return Text(None, f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})")
+            line = data.count(b"\n", 0, exc.start) + 1
+            return Text(None, f"not UTF-8 (byte 0x{data[exc.start]:02x} on line {line})")
 
     # -- parsing ----------------------------------------------------------------------
     def _parse(self, kind: str, rel: str, parser: Callable[[str], Parsed]) -> Parsed | None:
