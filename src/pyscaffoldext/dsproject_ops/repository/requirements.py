@@ -16,6 +16,7 @@ class Req(NamedTuple):
     marker: str = ""
     url: str = ""
     error: str = ""  # why packaging refused it
+    written_name: str = ""  # the name as written ("Scikit_Learn")
 
     @property
     def pinned(self) -> str | None:
@@ -45,6 +46,7 @@ def parse(text: str, line: int | None = None) -> Req:
         extras=tuple(sorted(req.extras)),
         marker=str(req.marker) if req.marker else "",
         url=req.url or "",
+        written_name=req.name,
     )
 
 
