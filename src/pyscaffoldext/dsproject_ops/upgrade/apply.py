@@ -23,7 +23,7 @@ from typing import Iterable, Sequence
 from ..answers import Answers, with_template_version
 from ..errors import DsopsError
 from ..render import render
-from . import history
+from . import history, policy
 from .adopt import infer_answers
 from .merge3 import Labels
 from .plan import ADDED, CONFLICT, KEPT, REMOVED, UNCHANGED, Change, plan
@@ -167,7 +167,12 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
     paths = sorted(set(base) | set(theirs))
     tracked = _tracked(repo, paths)
     ours = {p: _read(repo, p) for p in tracked}
-    changes = plan(base, theirs, ours, labels, adopting=from_version is None)
+    # The rules of the versions being rendered, from their own cookiecutter.json.
+    rules = policy.combined(
+        policy.for_template(base_root) if base_root is not None else None,
+        policy.for_template(to_root),
+    )
+    changes = plan(base, theirs, ours, labels, adopting=from_version is None, policies=rules)
     # A symbolic link or a submodule where the template has a file: never merged.
     changes = [
         (
