@@ -264,10 +264,9 @@ def _apply(repo: Repo, changes: list[Change], tracked: dict[str, tuple[str, str]
     _checkpoint("before-index")
     repo.git("update-index", "-z", "--index-info", input=b"".join(e + b"\0" for e in entries))
     _checkpoint("index")
-    if any(c.kind == CONFLICT for c in writes):
-        _update_journal(repo, state="conflicts")  # kept for `dsops upgrade --abort`
-    else:
-        shutil.rmtree(repo.journal)
+    # Kept for `dsops upgrade --abort` until the user commits the result (or resets it).
+    conflicted = any(c.kind == CONFLICT for c in writes)
+    _update_journal(repo, state="conflicts" if conflicted else "applied")
     repo.git("update-index", "-q", "--refresh", check=False)
 
 
@@ -376,7 +375,9 @@ def _load_journal(repo: Repo) -> dict[str, object] | None:
 
 
 def _settle_journal(repo: Repo) -> None:
-    """Refuse to start over an interrupted upgrade; forget a finished one."""
+    """Refuse to start over an interrupted or uncommitted upgrade; forget one whose
+    result was committed (HEAD moved) or dropped (nothing staged or changed). A
+    refusal never deletes the journal: `--abort` must still work after it."""
     shutil.rmtree(repo.git_dir / f"{JOURNAL}.new", ignore_errors=True)  # never got in place
     journal = _load_journal(repo)
     if journal is None:
@@ -386,10 +387,19 @@ def _settle_journal(repo: Repo) -> None:
     if journal.get("state") == "applying":
         raise DsopsError(f"an upgrade was interrupted: {ABORT_HINT}")
     head = repo.git("rev-parse", "-q", "--verify", "HEAD", check=False).decode().strip()
-    unmerged = repo.git("ls-files", "-u").strip()
-    if head != journal.get("head") or not unmerged:
-        # The conflicts were resolved (and committed, or the user reset): nothing to undo.
-        shutil.rmtree(repo.journal)
+    if head != journal.get("head"):
+        shutil.rmtree(repo.journal)  # the result was committed: nothing to undo
+        return
+    pending = repo.git("ls-files", "-u").strip() or repo.git(
+        "status", "--porcelain", "--untracked-files=no"
+    ).strip()
+    if not pending:
+        shutil.rmtree(repo.journal)  # the user reset the result away: nothing to undo
+        return
+    raise DsopsError(
+        "the last upgrade is not committed yet: review and commit it (resolve its "
+        "conflicts first, if any), or run `dsops upgrade --abort` to undo it"
+    )
 
 
 def abort(path: Path) -> list[str]:

@@ -12,33 +12,52 @@ template's negations, and the merge says so.
 
 from __future__ import annotations
 
+import os
 import re
-from functools import lru_cache
+import subprocess
+import tempfile
+from typing import Callable, Iterator
+from contextlib import contextmanager
+
+Check = Callable[[str], set[str]]
 
 
-@lru_cache(maxsize=256)
-def _spec(lines: tuple[str, ...]) -> object:
-    import pathspec
+@contextmanager
+def checker(paths: list[str]) -> Iterator[Check]:
+    """``check(ignore_text) -> the paths git ignores``, asked of git itself: a scratch
+    repository holds the paths as real files and folders (git treats a folder
+    differently), so the answer is exactly what ``git status`` would do."""
+    with tempfile.TemporaryDirectory(prefix="dsops-ignore-") as tmp:
+        subprocess.run(["git", "init", "-q", tmp], check=True, capture_output=True)
+        for path in paths:
+            target = os.path.join(tmp, *path.rstrip("/").split("/"))
+            if path.endswith("/"):
+                os.makedirs(target, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                open(target, "a").close()
+        names = "\n".join(p.rstrip("/") for p in paths) + "\n"
 
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+        def check(text: str) -> set[str]:
+            with open(os.path.join(tmp, ".gitignore"), "w", encoding="utf-8") as fh:
+                fh.write(text)
+            done = subprocess.run(
+                ["git", "-c", "core.excludesFile=", "check-ignore", "--stdin"],
+                cwd=tmp,
+                input=names,
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode > 1:
+                raise RuntimeError(f"git check-ignore failed: {done.stderr.strip()}")
+            found = set(done.stdout.splitlines())
+            return {p for p in paths if p.rstrip("/") in found}
+
+        yield check
 
 
 def _patterns(text: str) -> list[str]:
-    return [
-        line.strip()
-        for line in text.splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-
-
-def ignored(patterns: list[str], path: str) -> bool:
-    """Whether git would ignore ``path`` (a folder ends with ``/``)."""
-    spec = _spec(tuple(patterns))
-    parts = path.rstrip("/").split("/")
-    for n in range(1, len(parts)):
-        if spec.match_file("/".join(parts[:n]) + "/"):  # type: ignore[attr-defined]
-            return True  # an excluded folder: nothing under it can be re-included
-    return bool(spec.match_file(path))  # type: ignore[attr-defined]
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 def probes(template: str) -> list[str]:
@@ -65,54 +84,70 @@ def _contents_pattern(pattern: str) -> str:
 def repair(merged: str, template: str) -> tuple[str, list[str]]:
     """``merged`` with user patterns that hide the template's re-included paths
     rewritten; and what was rewritten."""
-    wanted = [p for p in probes(template) if not ignored(_patterns(template), p)]
-    lines = merged.splitlines(keepends=True)
-    broken = [p for p in wanted if ignored(_patterns(merged), p)]
-    if not broken:
+    samples = probes(template)
+    if not samples:
         return merged, []
-    template_lines = {line.strip() for line in template.splitlines()}
-    notes = []
-    for n, line in enumerate(list(lines)):
-        pattern = line.strip()
-        if (
-            not pattern
-            or pattern.startswith(("#", "!"))
-            or pattern in template_lines
-            or pattern.endswith("**")
-        ):
-            continue
-        without = _patterns("".join(lines[:n] + lines[n + 1 :]))
-        hidden = [p for p in broken if not ignored(without, p)]
-        if hidden:
-            candidate = _place(lines, n, _contents_pattern(pattern), template_lines, hidden)
+    with checker(samples) as check:
+        wanted = [p for p in samples if p not in check(template)]
+        broken = set(wanted) & check(merged)
+        if not broken:
+            return merged, []
+        template_lines = {line.strip() for line in template.splitlines()}
+        lines = merged.splitlines(keepends=True)
+        notes = []
+        for line in list(lines):
+            pattern = line.strip()
+            if (
+                not pattern
+                or pattern.startswith(("#", "!"))
+                or pattern in template_lines
+                or any(c in pattern for c in "*?[")  # only a folder named outright
+            ):
+                continue
+            n = lines.index(line)
+            hidden = broken - check("".join(lines[:n] + lines[n + 1 :]))
+            if not hidden:
+                continue
+            rewritten = _contents_pattern(pattern)
+            candidate = _place(lines, n, rewritten, template_lines, hidden, check)
             if candidate is None:
                 continue
             lines = candidate
             notes.append(
-                f"{pattern} rewritten to {_contents_pattern(pattern)} (before the template's "
-                "re-includes) so the files the template keeps trackable stay trackable"
+                f"{pattern} rewritten to {rewritten} (before the template's re-includes) "
+                "so the files the template keeps trackable stay trackable"
             )
-            broken = [p for p in broken if ignored(_patterns("".join(lines)), p)]
+            broken = set(wanted) & check("".join(lines))
             if not broken:
                 break
+        if broken:
+            notes.append(
+                "your ignore patterns hide paths the template keeps trackable: "
+                + ", ".join(sorted(broken))
+            )
     return "".join(lines), notes
 
 
 def _place(
-    lines: list[str], n: int, pattern: str, template_lines: set[str], wanted: list[str]
+    lines: list[str],
+    n: int,
+    pattern: str,
+    template_lines: set[str],
+    hidden: set[str],
+    check: Check,
 ) -> list[str] | None:
     """Move line ``n``, rewritten to ``pattern``, to the first place (its own, then
-    before each of the template's re-includes) where it hides no more than the
-    template's file does."""
-    newline = "\n" if lines[n].endswith("\n") else ""
+    before each of the template's re-includes) where it hides none of ``hidden``."""
     rest = lines[:n] + lines[n + 1 :]
     if rest and not rest[-1].endswith("\n"):
         rest[-1] += "\n"
     positions = [n] + [
-        m for m, line in enumerate(rest) if line.strip().startswith("!") and line.strip() in template_lines
+        m
+        for m, line in enumerate(rest)
+        if line.strip().startswith("!") and line.strip() in template_lines
     ]
     for m in positions:
-        candidate = rest[:m] + [pattern + (newline or "\n")] + rest[m:]
-        if not any(ignored(_patterns("".join(candidate)), p) for p in wanted):
+        candidate = rest[:m] + [pattern + "\n"] + rest[m:]
+        if not hidden & check("".join(candidate)):
             return candidate
     return None
