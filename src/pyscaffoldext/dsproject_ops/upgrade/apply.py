@@ -17,12 +17,14 @@ import shutil
 import signal
 import subprocess
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..answers import Answers, with_template_version
 from ..errors import DsopsError
 from ..render import render
+from ..repository import Repository
 from . import history, policy
 from .adopt import infer_answers
 from .merge3 import Labels
@@ -48,6 +50,12 @@ class Repo:
     @property
     def journal(self) -> Path:
         return self.git_dir / JOURNAL
+
+    @cached_property
+    def model(self) -> Repository:
+        """The repository model reads the project's files (bounded, never through a
+        symlink out of the repository); only the paths the template renders are read."""
+        return Repository(self.root)
 
     def git(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
         done = subprocess.run(
@@ -110,10 +118,7 @@ def _tracked(repo: Repo, paths: Sequence[str]) -> dict[str, tuple[str, str]]:
 
 
 def _read(repo: Repo, rel: str) -> str | None:
-    try:
-        return (repo.root / rel).read_bytes().decode("utf-8", "surrogateescape")
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None
+    return repo.model.text(rel)
 
 
 def _check_state(repo: Repo) -> None:
@@ -167,18 +172,28 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
     paths = sorted(set(base) | set(theirs))
     tracked = _tracked(repo, paths)
     ours = {p: _read(repo, p) for p in tracked}
+    unreadable = {p: repo.model.problem(p) for p in tracked if ours[p] is None}
     # The rules of the versions being rendered, from their own cookiecutter.json.
     rules = policy.combined(
         policy.for_template(base_root) if base_root is not None else None,
         policy.for_template(to_root),
     )
     changes = plan(base, theirs, ours, labels, adopting=from_version is None, policies=rules)
-    # A symbolic link or a submodule where the template has a file: never merged.
+    # A symbolic link or a submodule where the template has a file: never merged; nor
+    # a file the model cannot read as text (too large, not UTF-8).
     changes = [
         (
             Change(c.path, KEPT, ours=ours.get(c.path), note="a link or submodule: not merged")
             if tracked.get(c.path, ("",))[0] in ("120000", "160000") and c.kind != UNCHANGED
-            else c
+            else (
+                (
+                    Change(c.path, KEPT, note=f"not merged: {unreadable[c.path]}")
+                    if theirs.get(c.path) != base.get(c.path)
+                    else Change(c.path, UNCHANGED)
+                )
+                if unreadable.get(c.path)
+                else c
+            )
         )
         for c in changes
     ]

@@ -1,35 +1,22 @@
-"""Parse what the upgrade writes: every result is read back with the real parser of
-its kind (YAML, TOML, INI, JSON) before it is staged. A result that does not parse
-is a conflict, never "merged cleanly"; and a conflict's file must parse again when
-every region is resolved to one side (what a user does with an editor).
-
-Pure; bounded: a file over :data:`MAX_BYTES` is not parsed (it is reported as such).
+"""Parse what the upgrade writes: every result is read back with the repository
+model's reader for its kind (YAML, TOML, INI, JSON: :mod:`..repository`, the same
+readers ``dsops validate`` uses, with the same bounds) before it is staged. A result
+that does not parse is a conflict, never "merged cleanly"; and a conflict's file
+must parse again when every region is resolved to one side (what a user does with
+an editor). Pure.
 """
 
 from __future__ import annotations
 
-import configparser
-import fnmatch
-import json
-from typing import Callable
-
+from ..repository.formats import kind_of
+from ..repository.limits import MAX_BYTES, too_large
 from .merge3 import MARKERS
-
-MAX_BYTES = 2_000_000
-
-YAML = ("*.yml", "*.yaml", ".yamllint")
-TOML = ("*.toml",)
-INI = ("*.cfg", "*.ini", ".flake8", ".coveragerc", ".dvc/config", "*/.dvc/config")
-JSON = ("*.json", "*.ipynb")
 
 
 def kind(path: str) -> str | None:
     """``yaml``, ``toml``, ``ini``, ``json`` or None (not checked: text, code)."""
-    name = path.rsplit("/", 1)[-1]
-    for label, patterns in (("yaml", YAML), ("toml", TOML), ("ini", INI), ("json", JSON)):
-        if any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(name, p) for p in patterns):
-            return label
-    return None
+    found = kind_of(path)
+    return "json" if found == "notebook" else found
 
 
 def parse_error(path: str, text: str) -> str | None:
@@ -39,32 +26,22 @@ def parse_error(path: str, text: str) -> str | None:
     if label is None:
         return None
     if len(text) > MAX_BYTES:
-        return f"larger than {MAX_BYTES} bytes: not parsed"
-    try:
-        _PARSERS[label](text)
-    except RecursionError:
-        return "nested too deeply"
-    except Exception as exc:  # every parser has its own error types
-        first = str(exc).strip().splitlines()
-        return f"{type(exc).__name__}: {first[0] if first else ''}".strip(": ")
+        return too_large(len(text))
+    from ..repository import formats, yamlread
+
+    parse = {
+        "yaml": yamlread.parse_yaml,
+        "toml": formats.parse_toml,
+        "ini": formats.parse_ini,
+        "json": formats.parse_json,
+    }[label]
+    parsed = parse(text)
+    if parsed.error is not None:
+        where = f" (line {parsed.error.line})" if parsed.error.line else ""
+        return f"{parsed.error.message}{where}"
+    if label == "ini":
+        return _same_meaning_twice(parsed.data)
     return None
-
-
-def _yaml(text: str) -> None:
-    from ruamel.yaml import YAML
-
-    # Round-trip loading: unknown tags (GitLab's !reference, mkdocs' !!python/name)
-    # are kept as tagged nodes, not refused; aliases are never expanded into copies.
-    for _ in YAML(typ="rt").load_all(text):
-        pass
-
-
-def _toml(text: str) -> None:
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        return
-    tomllib.loads(text)
 
 
 def same_meaning(key: str) -> str:
@@ -72,24 +49,14 @@ def same_meaning(key: str) -> str:
     return key.strip().lower().replace("-", "_")
 
 
-def _ini(text: str) -> None:
-    # strict: an option twice in a section (in either spelling) is an error, as
-    # setuptools' own reader says; the same-meaning spellings count as one option.
-    parser = configparser.RawConfigParser(strict=True, interpolation=None)
-    parser.optionxform = same_meaning  # type: ignore[assignment, method-assign]
-    parser.read_string(text)
-
-
-def _json(text: str) -> None:
-    json.loads(text)
-
-
-_PARSERS: dict[str, Callable[[str], None]] = {
-    "yaml": _yaml,
-    "toml": _toml,
-    "ini": _ini,
-    "json": _json,
-}
+def _same_meaning_twice(sections: dict[str, dict[str, str]]) -> str | None:
+    for name, options in sections.items():
+        seen: dict[str, str] = {}
+        for key in options:
+            other = seen.setdefault(same_meaning(key), key)
+            if other != key:
+                return f"[{name}] sets {other} and {key}, which mean the same option"
+    return None
 
 
 def resolve(text: str, side: str) -> str:

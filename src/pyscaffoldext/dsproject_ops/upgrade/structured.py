@@ -73,13 +73,10 @@ def parse_requirements(text: str) -> list[Item]:
 
 
 def _requirement_name(spec: str) -> str:
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
+    from ..repository.requirements import parse
 
-    try:
-        return str(canonicalize_name(Requirement(spec.split(" #", 1)[0]).name))
-    except InvalidRequirement:
-        return _name(spec)
+    req = parse(spec.split(" #", 1)[0].strip())
+    return req.name if not req.error else _name(spec)
 
 
 # --- sub-merges: one item changed by both sides -------------------------------------

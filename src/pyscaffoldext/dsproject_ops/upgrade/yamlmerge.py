@@ -54,17 +54,18 @@ def _yaml() -> Any:
 
 
 def load(text: str) -> Any:
-    from ruamel.yaml.error import YAMLError
+    """One document as a round-trip tree, read by the repository model's reader
+    (bounded: size, depth, alias expansion)."""
+    from ..repository.yamlread import compose, parse_yaml_roundtrip
 
     if not text.strip():
         return MISSING
-    try:
-        docs = list(_yaml().load_all(text))
-    except (YAMLError, RecursionError, ValueError) as exc:
-        raise YamlUnmergeable(str(exc).splitlines()[0] if str(exc) else "YAML error") from None
-    if len(docs) != 1:
+    parsed = parse_yaml_roundtrip(text)
+    if parsed.error is not None:
+        raise YamlUnmergeable(parsed.error.message)
+    if len(compose(text)) != 1:  # the reader returns the first document only
         raise YamlUnmergeable("not a single YAML document")
-    return docs[0]
+    return parsed.data
 
 
 def indentation(text: str) -> tuple[int, int, int]:
@@ -133,13 +134,21 @@ def same(a: Any, b: Any) -> bool:
 
 
 def package_name(spec: str) -> str:
-    """``numpy==2.1`` -> ``numpy``; ``conda-forge::numpy`` -> ``numpy``; ``-e .`` stays."""
+    """``numpy==2.1`` -> ``numpy``; ``conda-forge::numpy`` -> ``numpy``; ``-e .`` stays.
+
+    A pip requirement is named by packaging (the repository model's reader); a conda
+    spec (``python=3.11``, which pip would refuse) by the part before its version."""
+    from ..repository.requirements import canonical, parse
+
     spec = spec.strip()
     if spec.startswith("-"):
         return " ".join(spec.split())
+    req = parse(spec)
+    if not req.error:
+        return req.name
     spec = spec.split("::")[-1]
     name = re.split(r"[=<>!~;\[\s@]", spec, maxsplit=1)[0]
-    return re.sub(r"[-_.]+", "-", name).lower() or spec
+    return canonical(name) or spec
 
 
 def item_key(item: Any, dependencies: bool) -> Any:
