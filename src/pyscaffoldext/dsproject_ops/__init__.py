@@ -11,7 +11,7 @@ def __getattr__(name: str) -> Any:
     # The version lives once, in the template tree's cookiecutter.json; reading it
     # lazily keeps ``import`` free of file I/O and of importlib.metadata.
     if name == "__version__":
-        from .render import template_version
+        from .spec import template_version
 
         return template_version()
     raise AttributeError(name)

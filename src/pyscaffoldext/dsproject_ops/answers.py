@@ -8,18 +8,15 @@ extension options back on ``putup --update``).
 
 from __future__ import annotations
 
-import json
 import keyword
 import re
 import sys
 import unicodedata
 from dataclasses import dataclass, field, fields, replace
-from functools import lru_cache
 from typing import Any, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import DsopsError
-from .paths import template_root
 
 PREFIX = "dsproject_ops_"
 CI_CHOICES = ("both", "gitlab", "github", "none")
@@ -68,12 +65,11 @@ _DEPENDENCY_MODULES = frozenset(
 _DIST_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
 
-@lru_cache(maxsize=None)
 def cookiecutter_json() -> dict[str, Any]:
-    """The template's own questions and defaults: the one source of defaults."""
-    with open(template_root() / "cookiecutter.json", encoding="utf-8") as fh:
-        data: dict[str, Any] = json.load(fh)
-    return data
+    """The template's own questions and defaults (read once, by :mod:`.spec`)."""
+    from .spec import load
+
+    return load().data
 
 
 def defaults() -> dict[str, Any]:
@@ -150,7 +146,7 @@ def build(
     **values: Any,
 ) -> Answers:
     """Validate raw values (from argparse, the Python API or cookiecutter)."""
-    from .render import template_version
+    from .spec import template_version
 
     name = check_project_name(project_name)
     pkg = check_package(package if package else derive_package(name), given=bool(package))

@@ -15,16 +15,15 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from .answers import Answers, build, cookiecutter_json, derive_package
+from .answers import Answers, build, derive_package
 from .errors import DsopsError
+from .spec import load
 
 
 def answers_from(context: Mapping[str, Any]) -> Answers:
     """The answers cookiecutter collected (its ``cookiecutter`` context), validated."""
     values = {
-        key: context[key]
-        for key in cookiecutter_json()
-        if not key.startswith("_") and key in context
+        key: context[key] for key in load().data if not key.startswith("_") and key in context
     }
     name = str(values.pop("project_name", ""))
     package = str(values.pop("package", "") or "")

@@ -4,7 +4,8 @@ The tree under ``templates/`` is a cookiecutter template, and this module render
 the way cookiecutter does (same context shape, same Jinja settings, private ``__``
 variables rendered from ``cookiecutter.json``), so both front-ends produce the same
 bytes. Which files exist for which answers is declared once, in the ``_features``
-map of ``cookiecutter.json``; the cookiecutter post-generation hook reads the same map.
+map of ``cookiecutter.json``, and evaluated once, by :mod:`.spec` (which validate's
+layout check and the cookiecutter post-generation hook ask too).
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ from typing import Any
 
 import jinja2
 
-from .answers import Answers, cookiecutter_json
-from .paths import PROJECT_DIR_NAME, template_root
+from .answers import Answers
+from .paths import template_root
+from .spec import load, template_version
+
+__all__ = ["Tree", "context", "render", "template_version", "wanted_paths"]
 
 Tree = dict[str, str]
-
-
-def template_version() -> str:
-    return str(cookiecutter_json()["_template_version"])
 
 
 @lru_cache(maxsize=None)
@@ -67,7 +67,7 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
 
 def context(answers: Answers, root: Path | None = None) -> dict[str, Any]:
     """The ``{"cookiecutter": {...}}`` context cookiecutter would build."""
-    spec = _spec(root)
+    spec = load(root).data
     env = _environment(str(root or template_root()))
     given = answers.values()
     data: dict[str, Any] = {}
@@ -86,15 +86,11 @@ def render(answers: Answers, root: Path | None = None) -> Tree:
     base = root or template_root()
     env = _environment(str(base))
     ctx = context(answers, base)
-    features = ctx["cookiecutter"].get("_features", {})
-    verbatim = ctx["cookiecutter"].get("_copy_without_render", [])
+    spec = load(base)
+    verbatim = spec.copy_without_render
     tree: Tree = {}
-    for source in _template_files(str(base)):
+    for source, path in spec.files(ctx["cookiecutter"]):
         rel = source.split("/", 1)[1]
-        # Most paths hold no Jinja: compiling each would cost more than all the rest.
-        path = _compiled(env, rel).render(ctx) if "{" in rel else rel
-        if not _wanted(path, features, env, ctx):
-            continue
         if any(fnmatch.fnmatch(rel, pattern) for pattern in verbatim):
             tree[path] = (base / source).read_text(encoding="utf-8")
         else:
@@ -105,10 +101,9 @@ def render(answers: Answers, root: Path | None = None) -> Tree:
 def wanted_paths(answers: Answers, paths: list[str], root: Path | None = None) -> list[str]:
     """Filter rendered paths through the feature map (used by the cookiecutter hook test)."""
     base = root or template_root()
-    env = _environment(str(base))
-    ctx = context(answers, base)
-    features = ctx["cookiecutter"].get("_features", {})
-    return [p for p in paths if _wanted(p, features, env, ctx)]
+    values = context(answers, base)["cookiecutter"]
+    spec = load(base)
+    return [p for p in paths if spec.wanted(p, values)]
 
 
 # Compiling is most of a render's cost, and `dsops upgrade` renders twice: each
@@ -123,41 +118,3 @@ def _snippet(name: str) -> str | None:
 @lru_cache(maxsize=None)
 def _compiled(env: jinja2.Environment, source: str) -> jinja2.Template:
     return env.get_template(_SNIPPET + source)
-
-
-@lru_cache(maxsize=None)
-def _expression(env: jinja2.Environment, condition: str) -> Any:
-    return env.compile_expression(condition)
-
-
-def _wanted(
-    path: str, features: dict[str, str], env: jinja2.Environment, ctx: dict[str, Any]
-) -> bool:
-    for pattern, condition in features.items():
-        if fnmatch.fnmatch(path, pattern) and not _expression(env, condition)(**ctx):
-            return False
-    return True
-
-
-def _spec(root: Path | None) -> dict[str, Any]:
-    if root is None:
-        return cookiecutter_json()
-    import json
-
-    with open(root / "cookiecutter.json", encoding="utf-8") as fh:
-        data: dict[str, Any] = json.load(fh)
-    return data
-
-
-@lru_cache(maxsize=None)
-def _template_files(root: str) -> tuple[str, ...]:
-    """Template sources relative to ``root`` (``{{cookiecutter.project_name}}/...``)."""
-    top = os.path.join(root, PROJECT_DIR_NAME)
-    found: list[str] = []
-    for folder, dirs, files in os.walk(top):
-        dirs[:] = [d for d in dirs if d != "__pycache__"]
-        for name in files:
-            if name.endswith((".pyc", ".pyo")):
-                continue
-            found.append(os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/"))
-    return tuple(sorted(found))

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import os
-import re
 from typing import Any, Iterable
 
 from .context import Context
@@ -22,102 +19,21 @@ CORE_FOLDERS = (
     "references",
     "tests",
 )
-_PATH_VAR = re.compile(r"\{\{\s*cookiecutter\.(\w+)\s*\}\}")
 
 
 def cookiecutter_spec() -> dict[str, Any]:
-    """The template's cookiecutter.json (read directly: answers.py pulls in more)."""
-    import json
+    """The installed template's cookiecutter.json (read once, by :mod:`..spec`)."""
+    from ..spec import load
 
-    from ..paths import template_root
-
-    with open(template_root() / "cookiecutter.json", encoding="utf-8") as fh:
-        data: dict[str, Any] = json.load(fh)
-    return data
+    return load().data
 
 
 def template_paths(answers: dict[str, str]) -> list[str]:
-    """The paths ``render()`` would produce for ``answers``, without rendering any content.
+    """The paths ``render()`` produces for ``answers``: the template spec's one
+    evaluation of ``_features``, without rendering any content."""
+    from ..spec import load
 
-    Only file names are rendered (plain ``{{ cookiecutter.x }}``) and the ``_features``
-    conditions are evaluated as the restricted expressions they are; Jinja is
-    imported only for a condition this evaluator does not understand.
-    """
-    from ..paths import PROJECT_DIR_NAME, template_root
-
-    spec = cookiecutter_spec()
-    values: dict[str, Any] = {
-        k: (v[0] if isinstance(v, list) and v else v)
-        for k, v in spec.items()
-        if not k.startswith("_")
-    }
-    values.update(answers)
-    values["example"] = (
-        str(values.get("example", "true")).lower() in ("1", "true", "yes", "on")
-        if not isinstance(values.get("example"), bool)
-        else values["example"]
-    )
-    top = os.path.join(template_root(), PROJECT_DIR_NAME)
-    features: dict[str, str] = spec.get("_features", {})
-    found = []
-    for folder, dirs, names in os.walk(top):
-        dirs[:] = [d for d in dirs if d != "__pycache__"]
-        for name in names:
-            if name.endswith((".pyc", ".pyo")):
-                continue
-            rel = os.path.relpath(os.path.join(folder, name), top).replace(os.sep, "/")
-            path = _PATH_VAR.sub(lambda m: str(values.get(m.group(1), m.group(0))), rel)
-            if _wanted(path, features, values):
-                found.append(path)
-    return sorted(found)
-
-
-def _wanted(path: str, features: dict[str, str], values: dict[str, Any]) -> bool:
-    import fnmatch
-
-    for pattern, condition in features.items():
-        if fnmatch.fnmatch(path, pattern) and not evaluate(condition, values):
-            return False
-    return True
-
-
-def evaluate(condition: str, values: dict[str, Any]) -> bool:
-    try:
-        return bool(_eval(ast.parse(condition, mode="eval").body, values))
-    except (ValueError, SyntaxError):
-        import jinja2
-
-        return bool(jinja2.Environment().compile_expression(condition)(cookiecutter=values))
-
-
-def _eval(node: ast.AST, values: dict[str, Any]) -> Any:
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, (ast.Tuple, ast.List)):
-        return [_eval(e, values) for e in node.elts]
-    if (
-        isinstance(node, ast.Attribute)
-        and isinstance(node.value, ast.Name)
-        and node.value.id == "cookiecutter"
-    ):
-        return values.get(node.attr)
-    if isinstance(node, ast.BoolOp):
-        items = [_eval(v, values) for v in node.values]
-        return all(items) if isinstance(node.op, ast.And) else any(items)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return not _eval(node.operand, values)
-    if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        left, right = _eval(node.left, values), _eval(node.comparators[0], values)
-        op = node.ops[0]
-        if isinstance(op, ast.In):
-            return left in right
-        if isinstance(op, ast.NotIn):
-            return left not in right
-        if isinstance(op, ast.Eq):
-            return left == right
-        if isinstance(op, ast.NotEq):
-            return left != right
-    raise ValueError(f"unsupported expression {ast.dump(node)}")
+    return load().paths(answers)
 
 
 class TemplateFiles(Check):
