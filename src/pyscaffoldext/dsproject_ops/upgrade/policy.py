@@ -16,7 +16,6 @@ as they were in code when it was released.
 from __future__ import annotations
 
 import fnmatch
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -79,9 +78,11 @@ def from_spec(spec: Mapping[str, Any]) -> Policies:
 
 @lru_cache(maxsize=None)
 def for_template(root: Path) -> Policies:
-    """The policies of the template tree at ``root`` (a folder with cookiecutter.json)."""
-    with open(root / "cookiecutter.json", encoding="utf-8") as fh:
-        return from_spec(json.load(fh))
+    """The policies of the template tree at ``root`` (its cookiecutter.json, read
+    once by the template spec)."""
+    from ..spec import load
+
+    return from_spec(load(root).data)
 
 
 def combined(old: Policies | None, new: Policies) -> Policies:
