@@ -132,3 +132,63 @@ def test_dry_run_predicts_every_outcome_and_exit_code(
     if code:
         assert predicted["docs/index.md"] == "conflict"
         assert "would conflict" in dry.stdout
+
+
+# --- validate checks against the recorded template version ----------------------------
+
+
+def _validate(old: OldTemplate, repo: Path) -> str:
+    import subprocess
+
+    from conftest import BIN
+
+    done = subprocess.run(
+        [str(BIN / "dsops"), "validate", "--format", "json", str(repo)],
+        capture_output=True,
+        text=True,
+        env=old.env(),
+        timeout=300,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return done.stdout
+
+
+def test_validate_uses_the_recorded_template_version(
+    old_template: OldTemplate, tmp_path: Path
+) -> None:
+    """A repository recording 0.0.9 is checked against 0.0.9 (archived), not against
+    the installed template, which added CHANGELOG.md."""
+    import json
+
+    repo = make_old_repo(old_template, tmp_path / "demo")
+    findings = json.loads(_validate(old_template, repo))["findings"]
+    lay = [f for f in findings if f["code"] == "LAY001"]
+    assert not [f for f in lay if "CHANGELOG.md" in f["message"]], lay
+    (repo / "OLDFILE.md").unlink()  # in 0.0.9, not in the installed template
+    commit_all(repo, "no OLDFILE")
+    findings = json.loads(_validate(old_template, repo))["findings"]
+    assert any("OLDFILE.md is missing" in f["message"] for f in findings), findings
+
+
+def test_validate_says_which_version_it_checked_against(
+    old_template: OldTemplate, tmp_path: Path
+) -> None:
+    import json
+
+    from pyscaffoldext.dsproject_ops.render import template_version
+
+    repo = make_old_repo(old_template, tmp_path / "demo")
+    cfg = repo / "setup.cfg"
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace(
+            "dsproject_ops_template = 0.0.9", "dsproject_ops_template = 9.9.9"
+        ),
+        encoding="utf-8",
+    )
+    commit_all(repo, "from the future")
+    findings = json.loads(_validate(old_template, repo))["findings"]
+    notes = [f["message"] for f in findings if f["code"] == "LAY001" and "checked" in f["message"]]
+    assert notes == [
+        f"checked against template {template_version()}: this repository records 9.9.9, "
+        "which this dsproject-ops cannot render (install the dsproject-ops that made it)"
+    ]

@@ -81,17 +81,18 @@ def _contents_pattern(pattern: str) -> str:
     return pattern.rstrip("/") + "/**"
 
 
-def repair(merged: str, template: str) -> tuple[str, list[str]]:
+def repair(merged: str, template: str) -> tuple[str, list[str], list[str]]:
     """``merged`` with user patterns that hide the template's re-included paths
-    rewritten; and what was rewritten."""
+    rewritten; what to tell the user; the patterns rewritten."""
     samples = probes(template)
+    replaced: list[str] = []
     if not samples:
-        return merged, []
+        return merged, [], replaced
     with checker(samples) as check:
         wanted = [p for p in samples if p not in check(template)]
         broken = set(wanted) & check(merged)
         if not broken:
-            return merged, []
+            return merged, [], replaced
         template_lines = {line.strip() for line in template.splitlines()}
         lines = merged.splitlines(keepends=True)
         notes = []
@@ -113,6 +114,7 @@ def repair(merged: str, template: str) -> tuple[str, list[str]]:
             if candidate is None:
                 continue
             lines = candidate
+            replaced.append(pattern)
             notes.append(
                 f"{pattern} rewritten to {rewritten} (before the template's re-includes) "
                 "so the files the template keeps trackable stay trackable"
@@ -125,7 +127,7 @@ def repair(merged: str, template: str) -> tuple[str, list[str]]:
                 "your ignore patterns hide paths the template keeps trackable: "
                 + ", ".join(sorted(broken))
             )
-    return "".join(lines), notes
+    return "".join(lines), notes, replaced
 
 
 def _place(

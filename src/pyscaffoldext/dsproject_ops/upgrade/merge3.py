@@ -25,6 +25,8 @@ class Merged:
     text: str
     conflicts: int
     notes: tuple[str, ...] = ()
+    # User lines the merge replaced on purpose (each said in ``notes``).
+    replaced: tuple[str, ...] = ()
 
 
 def merge(base: str, ours: str, theirs: str, labels: Labels = Labels()) -> Merged:

@@ -124,10 +124,9 @@ def checked_merge(
     for n, result in enumerate(candidates):
         problem = _problem(path, base, ours, result)
         if problem is None:
-            notes += result.notes
-            if n and structured is not None:
-                notes.append("merged by lines")
-            return result, "; ".join(notes)
+            if n and structured is not None:  # why the structured merge was not used
+                notes = [f"merged by lines: the structured {notes[-1]}"]
+            return result, "; ".join(notes + list(result.notes))
         notes.append(problem)
     problem = notes[-1]
     if ours and parse_error(path, ours):
@@ -139,7 +138,7 @@ def _problem(path: str, base: str, ours: str, result: Merged) -> str | None:
     if result.conflicts:
         problem = sides_error(path, result.text)
         return f"a conflict side does not parse ({problem})" if problem else None
-    lost = _lost_lines(base, ours, result.text)
+    lost = [line for line in _lost_lines(base, ours, result.text) if line not in result.replaced]
     if lost:
         return f"the merge would lose your line {lost[0]!r}"
     problem = parse_error(path, result.text)

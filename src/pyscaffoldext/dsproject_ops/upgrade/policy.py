@@ -92,3 +92,10 @@ def combined(old: Policies | None, new: Policies) -> Policies:
         return new
     owned = tuple(dict.fromkeys(old.user_owned + new.user_owned))
     return Policies(owned, new.adopt_keep, new.structured)
+
+
+def kind_of_path(path: str, rules: Policies) -> str | None:
+    """The structured merge ``rules`` give ``path`` (None: a line merge)."""
+    from .structured import kind_of
+
+    return kind_of(path, rules.structured)

@@ -260,11 +260,12 @@ def merge_structured(
     lines, conflicts = merge_items(parse(base), parse(ours), parse(theirs), labels, leaf_conflict)
     text = "".join(lines)
     notes: list[str] = []
+    replaced: list[str] = []
     if kind == IGNORE and not conflicts:
         from .ignore import repair
 
-        text, notes = repair(text, theirs)
-    return Merged(text, conflicts, tuple(notes))
+        text, notes, replaced = repair(text, theirs)
+    return Merged(text, conflicts, tuple(notes), tuple(replaced))
 
 
 def _tree_merge(
