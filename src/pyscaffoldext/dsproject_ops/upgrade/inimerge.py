@@ -152,12 +152,15 @@ def merge_ini(base: str, ours: str, theirs: str, side: str) -> tuple[str, TreeMe
             following = o_cfg[previous]
             _ensure_blank_after(following)
             following.add_after.section(block)
+            if block is not list(o_cfg.section_blocks())[-1]:
+                _ensure_blank_after(block)
         else:
             first = next(iter(o_cfg.section_blocks()), None)
             if first is None:
                 o_cfg.add_section(block)
             else:
                 first.add_before.section(block)
+                _ensure_blank_after(block)
         present.add(name)
         previous = name
     if not state.changed:
@@ -170,9 +173,12 @@ def _data_of(section: Any) -> dict[str, list[str]]:
 
 
 def _ensure_blank_after(section: Any) -> None:
-    last = list(section.iter_blocks())[-1:] if section.iter_blocks() else []
-    if last and getattr(last[0], "_block_type", "") != "space" and type(last[0]).__name__ != "Space":
-        section.add_space(1) if hasattr(section, "add_space") else None
+    """A blank line ends the section, so a section placed after it stands apart."""
+    from configupdater.block import Space
+
+    blocks = list(section.iter_blocks())
+    if blocks and not isinstance(blocks[-1], Space):
+        blocks[-1].add_after.space()
 
 
 def _add_options(section: Any, base: dict[str, list[str]], theirs: Any, state: TreeMerge) -> None:

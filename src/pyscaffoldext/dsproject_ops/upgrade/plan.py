@@ -146,14 +146,19 @@ def _problem(path: str, base: str, ours: str, result: Merged) -> str | None:
 
 
 def _lost_lines(base: str, ours: str, result: str) -> list[str]:
-    """Lines the user added (compared without indentation) missing from ``result``."""
-    before = {line.strip() for line in base.splitlines()}
-    after = {line.strip() for line in result.splitlines()}
+    """Lines the user added missing from ``result`` (compared by their words: a
+    structured merge may re-indent, never drop)."""
+    before = {_words(line) for line in base.splitlines()}
+    after = {_words(line) for line in result.splitlines()}
     return [
         line.strip()
         for line in ours.splitlines()
-        if line.strip() and line.strip() not in before and line.strip() not in after
+        if _words(line) and _words(line) not in before and _words(line) not in after
     ]
+
+
+def _words(line: str) -> str:
+    return " ".join(line.split())
 
 
 def summary(changes: list[Change]) -> dict[str, int]:
