@@ -316,7 +316,9 @@ def test_a_version_s_own_rules_decide(tmp_path: Path, tree: dict[str, str]) -> N
     rules = policy.combined(policy.for_template(root), policy.for_template(template_root()))
     assert rules.owned("docs/howto.md")  # the old version gave it to the user
     base = tree["docs/howto.md"]
-    change = classify("docs/howto.md", base, base + "mine\n", base + "theirs\n", LABELS, False, rules)
+    change = classify(
+        "docs/howto.md", base, base + "mine\n", base + "theirs\n", LABELS, False, rules
+    )
     assert change.kind == "kept yours"
     newer = policy.combined(None, policy.for_template(root))
     assert policy.kind_of_path("environment.yml", newer) is None

@@ -21,9 +21,7 @@ from pyscaffoldext.dsproject_ops.upgrade.plan import CONFLICT, KEPT, MERGED, UPD
 
 LABELS = Labels("yours", "template 0.1.0", "template 0.1.1")
 TREE = render(build("demo"))
-SETTINGS = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # (mapping indent, sequence indent, dash offset): the styles teams use.
 STYLES = [(2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (3, 3, 0)]
 WORD = st.sampled_from(["alpha", "beta", "gamma", "delta", "omega"])
@@ -55,7 +53,9 @@ def _template_changes() -> dict[str, tuple[str, str]]:
         "setup.cfg": (
             cfg,
             cfg.replace("numpy==2.4.6", "numpy==2.5.0")
-            .replace("extend_ignore = E203, W503\n", "extend_ignore = E203, W503\nmax_complexity = 12\n")
+            .replace(
+                "extend_ignore = E203, W503\n", "extend_ignore = E203, W503\nmax_complexity = 12\n"
+            )
             .replace("[isort]\n", "[coverage:run]\nbranch = True\n\n[isort]\n"),
         ),
         ".gitignore": (
@@ -125,7 +125,9 @@ def yaml_edits(draw: st.DrawFn, path: str) -> str:
     if path == "environment.yml":
         deps = data["dependencies"]
         for _ in range(draw(st.integers(0, 3))):
-            deps.insert(draw(st.integers(0, len(deps))), f"{draw(WORD)}-lib=1.{draw(st.integers(0, 9))}")
+            deps.insert(
+                draw(st.integers(0, len(deps))), f"{draw(WORD)}-lib=1.{draw(st.integers(0, 9))}"
+            )
         for _ in range(draw(st.integers(0, 2))):
             victim = draw(st.integers(0, len(deps) - 1))
             if isinstance(deps[victim], str):
@@ -145,7 +147,11 @@ def yaml_edits(draw: st.DrawFn, path: str) -> str:
             del hooks[draw(st.integers(0, len(hooks) - 1))]
         if draw(st.booleans()):
             data["repos"].append(
-                {"repo": "https://github.com/psf/black", "rev": "23.1.0", "hooks": [{"id": "black"}]}
+                {
+                    "repo": "https://github.com/psf/black",
+                    "rev": "23.1.0",
+                    "hooks": [{"id": "black"}],
+                }
             )
     if draw(st.booleans()):  # key order: the team moved a top-level key first
         keys = list(data)
@@ -177,9 +183,11 @@ def ini_edits(draw: st.DrawFn) -> str:
         single = "=" in line and not line[:1].isspace() and line.split("=", 1)[1].strip()
         if single and "_" in key and draw(st.booleans()):  # the other spelling
             line = line.replace(key, key.replace("_", "-"), 1)
-        if single and not line.startswith(("name", "dsproject", "version")) and draw(
-            st.integers(0, 9)
-        ) == 0:
+        if (
+            single
+            and not line.startswith(("name", "dsproject", "version"))
+            and draw(st.integers(0, 9)) == 0
+        ):
             continue  # the team deleted this option
         out.append(line)
         if line.startswith("[") and draw(st.integers(0, 3)) == 0:

@@ -405,9 +405,10 @@ def _settle_journal(repo: Repo) -> None:
     if head != journal.get("head"):
         shutil.rmtree(repo.journal)  # the result was committed: nothing to undo
         return
-    pending = repo.git("ls-files", "-u").strip() or repo.git(
-        "status", "--porcelain", "--untracked-files=no"
-    ).strip()
+    pending = (
+        repo.git("ls-files", "-u").strip()
+        or repo.git("status", "--porcelain", "--untracked-files=no").strip()
+    )
     if not pending:
         shutil.rmtree(repo.journal)  # the user reset the result away: nothing to undo
         return

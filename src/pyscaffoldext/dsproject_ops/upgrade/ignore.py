@@ -16,8 +16,8 @@ import os
 import re
 import subprocess
 import tempfile
-from typing import Callable, Iterator
 from contextlib import contextmanager
+from typing import Callable, Iterator
 
 Check = Callable[[str], set[str]]
 

@@ -77,9 +77,7 @@ def _set(option: Any, lines: list[str], multi: bool) -> None:
         option.value = lines[0] if lines else ""
 
 
-def _merge_option(
-    b: list[str] | None, option: Any, t: list[str], state: TreeMerge
-) -> bool | None:
+def _merge_option(b: list[str] | None, option: Any, t: list[str], state: TreeMerge) -> bool | None:
     """Merge one option in place; None: it goes."""
     o = _lines(option.value)
     if o == t:

@@ -28,6 +28,7 @@ UNCHANGED = "unchanged"
 CLASSES = (CONFLICT, MERGED, UPDATED, ADDED, REMOVED, KEPT, DELETED, UNCHANGED)
 WRITES = frozenset({ADDED, UPDATED, MERGED, CONFLICT, REMOVED})
 
+
 @dataclass(frozen=True)
 class Change:
     path: str
@@ -54,9 +55,7 @@ def plan(
     policies: Policies = LEGACY,
 ) -> list[Change]:
     return [
-        classify(
-            path, base.get(path), ours.get(path), theirs.get(path), labels, adopting, policies
-        )
+        classify(path, base.get(path), ours.get(path), theirs.get(path), labels, adopting, policies)
         for path in sorted(set(base) | set(theirs))
     ]
 

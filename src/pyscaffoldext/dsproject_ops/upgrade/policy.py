@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import DsopsError
-from .structured import DEFAULT_KINDS, INI, REQUIREMENTS, YAML
+from .structured import DEFAULT_KINDS
 from .structured import IGNORE as IGNORE_KIND
+from .structured import INI, REQUIREMENTS, YAML
 
 SECTION = "_upgrade"
 KINDS = frozenset({IGNORE_KIND, REQUIREMENTS, YAML, INI})

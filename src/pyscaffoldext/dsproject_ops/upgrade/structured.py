@@ -204,7 +204,6 @@ def _ensure_newlines(lines: list[str]) -> list[str]:
     return [line if line.endswith("\n") else line + "\n" for line in lines[:-1]] + lines[-1:]
 
 
-
 # --- which merge for which file -------------------------------------------------------
 
 IGNORE, REQUIREMENTS, YAML, INI = "ignore entries", "requirements", "YAML tree", "INI options"

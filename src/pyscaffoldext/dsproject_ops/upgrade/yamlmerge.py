@@ -76,7 +76,9 @@ def indentation(text: str) -> tuple[int, int, int]:
     mapping indent. Unknown parts take ruamel's defaults.
     """
     mapping = sequence = offset = 0
-    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    lines = [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
     for before, after in zip(lines, lines[1:]):
         width_before = len(before) - len(before.lstrip())
         width_after = len(after) - len(after.lstrip())
@@ -262,7 +264,9 @@ def _anchor_position(before: list[Any], keys: list[Any], present: set[Any]) -> i
     return 0
 
 
-def merge_seq(base: list[Any], ours: Any, theirs: list[Any], state: TreeMerge, key_of: KeyOf) -> Any:
+def merge_seq(
+    base: list[Any], ours: Any, theirs: list[Any], state: TreeMerge, key_of: KeyOf
+) -> Any:
     """Merge a sequence item by item (``key_of`` says which items are the same)."""
     b = dict(_keyed(base, key_of))
     t = dict(_keyed(theirs, key_of))
@@ -292,7 +296,9 @@ def merge_seq(base: list[Any], ours: Any, theirs: list[Any], state: TreeMerge, k
     anchor = -1
     for key, item in theirs_keyed:
         if key in ours_keys:
-            anchor = next((n for n, e in enumerate(entries) if e[0] is not None and o[e[0]][0] == key), anchor)
+            anchor = next(
+                (n for n, e in enumerate(entries) if e[0] is not None and o[e[0]][0] == key), anchor
+            )
             continue
         if key not in b:
             value = item
@@ -319,7 +325,9 @@ def _seq_comment(seq: Any, index: int) -> Any:
     return ca.items.get(index) if ca is not None else None
 
 
-def _rebuild_seq(ours: Any, entries: list[tuple[int | None, Any, Any]], dropped: list[tuple[int, Any]]) -> None:
+def _rebuild_seq(
+    ours: Any, entries: list[tuple[int | None, Any, Any]], dropped: list[tuple[int, Any]]
+) -> None:
     ca = getattr(ours, "ca", None)
     old = dict(ca.items) if ca is not None else {}
     list.clear(ours)
@@ -416,7 +424,9 @@ def drop_duplicate_hooks(ours: Any, trees: list[Any]) -> list[str]:
                     if n == len(trees) - 1:
                         where, rev = mine[hook_id]
                         at = f" at rev {rev}" if rev is not None else ""
-                        notes.append(f"hook {hook_id}: yours ({where}{at}) kept, the template's not added")
+                        notes.append(
+                            f"hook {hook_id}: yours ({where}{at}) kept, the template's not added"
+                        )
             if not repo["hooks"]:
                 repos.remove(repo)
     return notes

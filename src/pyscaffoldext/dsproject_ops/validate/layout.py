@@ -51,9 +51,13 @@ def recorded_template(recorded: str) -> tuple[Any, str, str | None]:
     try:
         return history.template_for(recorded), recorded, None
     except DsopsError:
-        return None, current, (
-            f"checked against template {current}: this repository records {recorded}, "
-            "which this dsproject-ops cannot render (install the dsproject-ops that made it)"
+        return (
+            None,
+            current,
+            (
+                f"checked against template {current}: this repository records {recorded}, "
+                "which this dsproject-ops cannot render (install the dsproject-ops that made it)"
+            ),
         )
 
 
