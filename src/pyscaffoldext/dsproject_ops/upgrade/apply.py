@@ -19,17 +19,19 @@ import subprocess
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from ..answers import Answers, with_template_version
 from ..errors import DsopsError
 from ..render import render
-from ..repository import Repository
 from . import history, policy
 from .adopt import infer_answers
 from .merge3 import Labels
 from .plan import ADDED, CONFLICT, KEPT, REMOVED, UNCHANGED, Change, plan
 from .record import recorded_answers, recorded_version
+
+if TYPE_CHECKING:
+    from ..repository import Repository
 
 JOURNAL = "dsops-upgrade"
 # Test-only fault injection (docs/upgrade.md): SIGKILL ourselves at a named point.
@@ -55,6 +57,8 @@ class Repo:
     def model(self) -> Repository:
         """The repository model reads the project's files (bounded, never through a
         symlink out of the repository); only the paths the template renders are read."""
+        from ..repository import Repository
+
         return Repository(self.root)
 
     def git(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:

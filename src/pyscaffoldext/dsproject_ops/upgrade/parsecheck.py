@@ -8,13 +8,13 @@ an editor). Pure.
 
 from __future__ import annotations
 
-from ..repository.formats import kind_of
-from ..repository.limits import MAX_BYTES, too_large
 from .merge3 import MARKERS
 
 
 def kind(path: str) -> str | None:
     """``yaml``, ``toml``, ``ini``, ``json`` or None (not checked: text, code)."""
+    from ..repository.formats import kind_of
+
     found = kind_of(path)
     return "json" if found == "notebook" else found
 
@@ -25,9 +25,11 @@ def parse_error(path: str, text: str) -> str | None:
     label = kind(path)
     if label is None:
         return None
+    from ..repository import formats, yamlread
+    from ..repository.limits import MAX_BYTES, too_large
+
     if len(text) > MAX_BYTES:
         return too_large(len(text))
-    from ..repository import formats, yamlread
 
     parse = {
         "yaml": yamlread.parse_yaml,
