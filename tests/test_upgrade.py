@@ -93,7 +93,8 @@ def test_every_class_contents_index_and_exit_code(
     untracked = _untracked(repo)
     before = state(repo)
     dry = dsops(old_template, repo, "--dry-run")
-    assert dry.returncode == 0, dry.stderr
+    assert dry.returncode == 1, dry.stderr  # it would conflict: a fleet script can tell
+    assert "1 file(s) would conflict" in dry.stdout
     assert state(repo) == before
     done = dsops(old_template, repo)
     assert done.returncode == 1, done.stdout + done.stderr  # conflicts remain
@@ -173,12 +174,15 @@ def test_clean_upgrade_stages_everything_then_is_up_to_date(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "conflict " not in done.stdout
     assert not git(repo, "ls-files", "-u")
-    assert not list((repo / ".git").glob("dsops-upgrade*"))
     assert not git(repo, "diff")  # everything is staged
+    # The journal stays until the result is committed (`--abort` still works) ...
+    assert list((repo / ".git").glob("dsops-upgrade*"))
     commit_all(repo, "upgrade")
     again = dsops(old_template, repo)
     assert again.returncode == 0 and "already up to date" in again.stdout
     assert not git(repo, "status", "--porcelain")
+    # ... and is forgotten once it is.
+    assert not list((repo / ".git").glob("dsops-upgrade*"))
 
 
 def test_resolved_and_committed_conflicts_allow_the_next_upgrade(
@@ -267,8 +271,8 @@ def test_a_kill_at_any_point_is_undone_by_abort(
     restored = dsops(old_template, repo, "--abort")
     assert restored.returncode == 0, restored.stderr
     assert state(repo) == before
-    # and the upgrade can start again
-    assert dsops(old_template, repo, "--dry-run").returncode == 0
+    # and the upgrade can start again (its dry run predicts the one conflict)
+    assert dsops(old_template, repo, "--dry-run").returncode == 1
 
 
 def test_abort_without_an_upgrade_is_refused(
@@ -311,7 +315,9 @@ def test_putup_update_and_dsops_upgrade_give_identical_results(
         env=old_template.env(),
         timeout=300,
     )
-    assert pretend.returncode == 0, pretend.stderr
+    assert pretend.returncode != 0  # it would conflict
+    assert "would leave conflicts" in pretend.stdout + pretend.stderr
+    assert classes(pretend.stdout)["docs/index.md"] == "conflict"
     assert state(three) == before
 
 

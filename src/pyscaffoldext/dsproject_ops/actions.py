@@ -130,7 +130,10 @@ def upgrade_project(struct: Struct, opts: Opts) -> tuple[Struct, Opts]:
     """``putup --update``: the same three-way upgrade as ``dsops upgrade``."""
     from .upgrade.cli import CONFLICTS, run_upgrade
 
-    code = run_upgrade(Path(opts["project_path"]), dry_run=bool(opts.get("pretend")))
+    pretend = bool(opts.get("pretend"))
+    code = run_upgrade(Path(opts["project_path"]), dry_run=pretend)
+    if code == CONFLICTS and pretend:
+        raise DsopsError("the upgrade would leave conflicts (listed above); nothing was written")
     if code == CONFLICTS:
         raise DsopsError("conflicts remain: resolve them and commit, or `dsops upgrade --abort`")
     return struct, opts

@@ -17,17 +17,21 @@ import shutil
 import signal
 import subprocess
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from ..answers import Answers, with_template_version
 from ..errors import DsopsError
 from ..render import render
-from . import history
+from . import history, policy
 from .adopt import infer_answers
 from .merge3 import Labels
 from .plan import ADDED, CONFLICT, KEPT, REMOVED, UNCHANGED, Change, plan
 from .record import recorded_answers, recorded_version
+
+if TYPE_CHECKING:
+    from ..repository import Repository
 
 JOURNAL = "dsops-upgrade"
 # Test-only fault injection (docs/upgrade.md): SIGKILL ourselves at a named point.
@@ -48,6 +52,14 @@ class Repo:
     @property
     def journal(self) -> Path:
         return self.git_dir / JOURNAL
+
+    @cached_property
+    def model(self) -> Repository:
+        """The repository model reads the project's files (bounded, never through a
+        symlink out of the repository); only the paths the template renders are read."""
+        from ..repository import Repository
+
+        return Repository(self.root)
 
     def git(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
         done = subprocess.run(
@@ -110,10 +122,7 @@ def _tracked(repo: Repo, paths: Sequence[str]) -> dict[str, tuple[str, str]]:
 
 
 def _read(repo: Repo, rel: str) -> str | None:
-    try:
-        return (repo.root / rel).read_bytes().decode("utf-8", "surrogateescape")
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None
+    return repo.model.text(rel)
 
 
 def _check_state(repo: Repo) -> None:
@@ -167,13 +176,28 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
     paths = sorted(set(base) | set(theirs))
     tracked = _tracked(repo, paths)
     ours = {p: _read(repo, p) for p in tracked}
-    changes = plan(base, theirs, ours, labels, adopting=from_version is None)
-    # A symbolic link or a submodule where the template has a file: never merged.
+    unreadable = {p: repo.model.problem(p) for p in tracked if ours[p] is None}
+    # The rules of the versions being rendered, from their own cookiecutter.json.
+    rules = policy.combined(
+        policy.for_template(base_root) if base_root is not None else None,
+        policy.for_template(to_root),
+    )
+    changes = plan(base, theirs, ours, labels, adopting=from_version is None, policies=rules)
+    # A symbolic link or a submodule where the template has a file: never merged; nor
+    # a file the model cannot read as text (too large, not UTF-8).
     changes = [
         (
             Change(c.path, KEPT, ours=ours.get(c.path), note="a link or submodule: not merged")
             if tracked.get(c.path, ("",))[0] in ("120000", "160000") and c.kind != UNCHANGED
-            else c
+            else (
+                (
+                    Change(c.path, KEPT, note=f"not merged: {unreadable[c.path]}")
+                    if theirs.get(c.path) != base.get(c.path)
+                    else Change(c.path, UNCHANGED)
+                )
+                if unreadable.get(c.path)
+                else c
+            )
         )
         for c in changes
     ]
@@ -259,10 +283,9 @@ def _apply(repo: Repo, changes: list[Change], tracked: dict[str, tuple[str, str]
     _checkpoint("before-index")
     repo.git("update-index", "-z", "--index-info", input=b"".join(e + b"\0" for e in entries))
     _checkpoint("index")
-    if any(c.kind == CONFLICT for c in writes):
-        _update_journal(repo, state="conflicts")  # kept for `dsops upgrade --abort`
-    else:
-        shutil.rmtree(repo.journal)
+    # Kept for `dsops upgrade --abort` until the user commits the result (or resets it).
+    conflicted = any(c.kind == CONFLICT for c in writes)
+    _update_journal(repo, state="conflicts" if conflicted else "applied")
     repo.git("update-index", "-q", "--refresh", check=False)
 
 
@@ -371,7 +394,9 @@ def _load_journal(repo: Repo) -> dict[str, object] | None:
 
 
 def _settle_journal(repo: Repo) -> None:
-    """Refuse to start over an interrupted upgrade; forget a finished one."""
+    """Refuse to start over an interrupted or uncommitted upgrade; forget one whose
+    result was committed (HEAD moved) or dropped (nothing staged or changed). A
+    refusal never deletes the journal: `--abort` must still work after it."""
     shutil.rmtree(repo.git_dir / f"{JOURNAL}.new", ignore_errors=True)  # never got in place
     journal = _load_journal(repo)
     if journal is None:
@@ -381,10 +406,20 @@ def _settle_journal(repo: Repo) -> None:
     if journal.get("state") == "applying":
         raise DsopsError(f"an upgrade was interrupted: {ABORT_HINT}")
     head = repo.git("rev-parse", "-q", "--verify", "HEAD", check=False).decode().strip()
-    unmerged = repo.git("ls-files", "-u").strip()
-    if head != journal.get("head") or not unmerged:
-        # The conflicts were resolved (and committed, or the user reset): nothing to undo.
-        shutil.rmtree(repo.journal)
+    if head != journal.get("head"):
+        shutil.rmtree(repo.journal)  # the result was committed: nothing to undo
+        return
+    pending = (
+        repo.git("ls-files", "-u").strip()
+        or repo.git("status", "--porcelain", "--untracked-files=no").strip()
+    )
+    if not pending:
+        shutil.rmtree(repo.journal)  # the user reset the result away: nothing to undo
+        return
+    raise DsopsError(
+        "the last upgrade is not committed yet: review and commit it (resolve its "
+        "conflicts first, if any), or run `dsops upgrade --abort` to undo it"
+    )
 
 
 def abort(path: Path) -> list[str]:

@@ -1,7 +1,9 @@
 """``dsops upgrade``: merge the current template into a repository.
 
-Exit codes: 0 done (or nothing to do, or a dry run), 1 conflicts remain,
-2 a usage error or a refusal (nothing written).
+Exit codes (the same for a real run and a dry run, so a script can pre-screen a
+fleet with ``--dry-run``): 0 done or nothing to do (a dry run: it would merge
+cleanly), 1 conflicts remain (a dry run: it would leave conflicts), 2 a usage error
+or a refusal (nothing written).
 """
 
 from __future__ import annotations
@@ -23,11 +25,16 @@ def parser(prog: str) -> argparse.ArgumentParser:
         "(base: the recorded template version, rendered with the recorded answers). "
         "A repository we did not make is adopted: missing files added, shared ones merged. "
         "Results are staged, never committed; conflicts are left as `git merge` leaves them.",
-        epilog="exit codes: 0 done, 1 conflicts remain, 2 usage error or refusal. "
-        "See docs/upgrade.md.",
+        epilog="exit codes (--dry-run too): 0 done or clean, 1 conflicts (would) remain, "
+        "2 usage error or refusal. See docs/upgrade.md.",
     )
     p.add_argument("path", nargs="?", default=".", help="the repository (default: .)")
-    p.add_argument("--dry-run", action="store_true", help="print each file's class; write nothing")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="run the merges in memory and print every file's outcome (conflicts "
+        "included); write nothing; exit 1 if the upgrade would leave conflicts",
+    )
     p.add_argument(
         "--diff",
         action="store_true",
@@ -37,8 +44,8 @@ def parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument(
         "--abort",
         action="store_true",
-        help="undo an interrupted or conflicted upgrade: every file and the index "
-        "as they were before it",
+        help="undo the last upgrade (interrupted, conflicted or clean, until you commit "
+        "it): every file and the index as they were before it",
     )
     return p
 
@@ -70,13 +77,17 @@ def run_upgrade(
     from . import report
     from .apply import run_validate, upgrade
 
-    outcome = upgrade(path, to=to, dry_run=dry_run or show_diff)
+    preview = dry_run or show_diff
+    outcome = upgrade(path, to=to, dry_run=preview)
     print(report.header(path.resolve().name, outcome.from_version, outcome.to_version))
-    print("\n".join(report.lines(outcome.changes)))
+    print("\n".join(report.lines(outcome.changes, every=preview)))
     if show_diff:
         sys.stdout.write(report.diff(outcome.changes))
-    if dry_run or show_diff:
-        print("dry run: nothing was written")
+    if preview:
+        if outcome.conflicts:
+            print(f"dry run: nothing was written; {len(outcome.conflicts)} file(s) would conflict")
+            return CONFLICTS
+        print("dry run: nothing was written; the upgrade would merge cleanly")
         return DONE
     if not outcome.written:
         print(f"already up to date with template {outcome.to_version}: nothing written")

@@ -24,6 +24,9 @@ class Labels:
 class Merged:
     text: str
     conflicts: int
+    notes: tuple[str, ...] = ()
+    # User lines the merge replaced on purpose (each said in ``notes``).
+    replaced: tuple[str, ...] = ()
 
 
 def merge(base: str, ours: str, theirs: str, labels: Labels = Labels()) -> Merged:
@@ -70,3 +73,16 @@ def conflict_block(
 
 def _terminated(lines: list[str]) -> list[str]:
     return [line if line.endswith("\n") else line + "\n" for line in lines]
+
+
+def whole_file_conflict(
+    base: str, ours: str, theirs: str, labels: Labels, notes: tuple[str, ...] = ()
+) -> Merged:
+    """The whole file as one conflict region: each side is a whole original file, so
+    resolving it to either side gives back a file that parses."""
+    text = "".join(conflict_block(_lines(ours), _lines(base), _lines(theirs), labels))
+    return Merged(text, 1, notes)
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)

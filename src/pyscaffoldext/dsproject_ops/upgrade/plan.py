@@ -8,11 +8,12 @@
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass
 from typing import Mapping
 
-from .merge3 import Labels, merge
+from .merge3 import Labels, Merged, merge, whole_file_conflict
+from .parsecheck import parse_error, sides_error
+from .policy import LEGACY, Policies
 from .structured import merge_structured
 
 ADDED = "added"
@@ -26,28 +27,6 @@ UNCHANGED = "unchanged"
 # The order the report lists them in.
 CLASSES = (CONFLICT, MERGED, UPDATED, ADDED, REMOVED, KEPT, DELETED, UNCHANGED)
 WRITES = frozenset({ADDED, UPDATED, MERGED, CONFLICT, REMOVED})
-
-# Files the user owns after generation: once changed, they are never merged (a
-# notebook's JSON or replaced example code merged line by line would be nonsense);
-# a template change to them is reported, never skipped silently.
-USER = "yours once changed"
-MERGE = "merged"
-POLICIES: tuple[tuple[str, str], ...] = (
-    ("notebooks/*.ipynb", USER),
-    ("params.yaml", USER),
-    ("src/*/data.py", USER),
-    ("src/*/features.py", USER),
-    ("tests/test_features.py", USER),
-)
-# Adopting a repository we did not make: its own documents stay as they are.
-ADOPT_KEEP = ("README.md", "LICENSE.txt", "AUTHORS.md", "CHANGELOG.md", "docs/index.md")
-
-
-def policy(path: str) -> str:
-    for pattern, rule in POLICIES:
-        if fnmatch.fnmatchcase(path, pattern):
-            return rule
-    return MERGE
 
 
 @dataclass(frozen=True)
@@ -73,9 +52,10 @@ def plan(
     ours: Mapping[str, str | None],
     labels: Labels,
     adopting: bool = False,
+    policies: Policies = LEGACY,
 ) -> list[Change]:
     return [
-        classify(path, base.get(path), ours.get(path), theirs.get(path), labels, adopting)
+        classify(path, base.get(path), ours.get(path), theirs.get(path), labels, adopting, policies)
         for path in sorted(set(base) | set(theirs))
     ]
 
@@ -87,11 +67,12 @@ def classify(
     t: str | None,
     labels: Labels,
     adopting: bool = False,
+    policies: Policies = LEGACY,
 ) -> Change:
     def change(kind: str, text: str | None = None, conflicts: int = 0, note: str = "") -> Change:
         return Change(path, kind, text, b, o, t, conflicts, note)
 
-    owned = policy(path) == USER
+    owned = policies.owned(path)
     if o is None:
         if b is None:
             return change(ADDED, t)
@@ -104,9 +85,13 @@ def classify(
         return change(KEPT, note="the template dropped it; yours is kept because you changed it")
     if o == t:
         return change(UNCHANGED)
-    if b is None and (owned or (adopting and path in ADOPT_KEEP)):
+    if b is None and (owned or (adopting and policies.kept_when_adopting(path))):
         return change(KEPT, note="the template has its own version (--diff shows it)")
     if o == b:
+        problem = parse_error(path, t)
+        if problem:  # the template's own file: never expected, never staged unseen
+            done = whole_file_conflict(b or "", o, t, labels)
+            return change(CONFLICT, done.text, 1, f"the template's file does not parse: {problem}")
         return change(UPDATED, t)
     if t == b:
         return change(KEPT)
@@ -116,14 +101,63 @@ def classify(
             note="yours once changed: the template changed it, not merged "
             "(--diff shows the template's change)",
         )
-    result = merge_structured(path, b or "", o, t, labels)
-    if result is None:
-        result = merge(b or "", o, t, labels)
+    result, note = checked_merge(path, b or "", o, t, labels, policies)
     if result.conflicts:
-        return change(CONFLICT, result.text, result.conflicts)
+        return change(CONFLICT, result.text, result.conflicts, note)
     if result.text == o:
-        return change(KEPT, note="the template's change is already in yours")
-    return change(MERGED, result.text)
+        return change(KEPT, note=note or "the template's change is already in yours")
+    return change(MERGED, result.text, note=note)
+
+
+def checked_merge(
+    path: str, base: str, ours: str, theirs: str, labels: Labels, policies: Policies = LEGACY
+) -> tuple[Merged, str]:
+    """The merge of one file, parsed again: structured if its kind has one, else by
+    lines. A result that loses a line the user added, or does not parse (or whose
+    conflicts, resolved to either side, do not), falls back to a line merge and then
+    to one whole-file conflict. Returns the merge and what to tell the user."""
+    notes: list[str] = []
+    structured = merge_structured(path, base, ours, theirs, labels, policies.structured)
+    candidates = [structured] if structured is not None else []
+    candidates.append(merge(base, ours, theirs, labels))
+    for n, result in enumerate(candidates):
+        problem = _problem(path, base, ours, result)
+        if problem is None:
+            if n and structured is not None:  # why the structured merge was not used
+                notes = [f"merged by lines: the structured {notes[-1]}"]
+            return result, "; ".join(notes + list(result.notes))
+        notes.append(problem)
+    problem = notes[-1]
+    if ours and parse_error(path, ours):
+        problem = f"yours does not parse: {parse_error(path, ours)}"
+    return whole_file_conflict(base, ours, theirs, labels), f"not merged ({problem})"
+
+
+def _problem(path: str, base: str, ours: str, result: Merged) -> str | None:
+    if result.conflicts:
+        problem = sides_error(path, result.text)
+        return f"a conflict side does not parse ({problem})" if problem else None
+    lost = [line for line in _lost_lines(base, ours, result.text) if line not in result.replaced]
+    if lost:
+        return f"the merge would lose your line {lost[0]!r}"
+    problem = parse_error(path, result.text)
+    return f"the merge does not parse ({problem})" if problem else None
+
+
+def _lost_lines(base: str, ours: str, result: str) -> list[str]:
+    """Lines the user added missing from ``result`` (compared by their words: a
+    structured merge may re-indent, never drop)."""
+    before = {_words(line) for line in base.splitlines()}
+    after = {_words(line) for line in result.splitlines()}
+    return [
+        line.strip()
+        for line in ours.splitlines()
+        if _words(line) and _words(line) not in before and _words(line) not in after
+    ]
+
+
+def _words(line: str) -> str:
+    return " ".join(line.split())
 
 
 def summary(changes: list[Change]) -> dict[str, int]:

@@ -16,11 +16,12 @@ def header(name: str, from_version: str | None, to_version: str) -> str:
     return f"upgrading {name} from template {from_version} to {to_version}"
 
 
-def lines(changes: list[Change]) -> list[str]:
+def lines(changes: list[Change], every: bool = False) -> list[str]:
+    """One line per file (``every``: unchanged ones too, as a dry run lists them)."""
     width = max(len(k) for k in CLASSES)
     out = []
     for kind in CLASSES:
-        if kind == UNCHANGED:
+        if kind == UNCHANGED and not every:
             continue
         for c in changes:
             if c.kind != kind:

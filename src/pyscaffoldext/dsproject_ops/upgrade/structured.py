@@ -1,13 +1,17 @@
-"""Structured three-way merges for files where a line merge is wrong.
+"""Structured three-way merges: files merged as data, not as lines.
 
-A line merge sees the user's new ``.gitignore`` entry and the template's new entry,
-both appended at the end, as a conflict; it cannot apply a pin bump next to a
-dependency the user added. Here a file is read as a list of *items* with a key (a
-``.gitignore`` pattern, a dependency name, an INI option, a pre-commit hook id) and
-merged item by item: the user's additions stay where the user put them, the
-template's changes and additions are applied, and only an item both sides changed
-differently becomes a (small) conflict. The text of every item is kept verbatim, so
-comments and layout survive.
+* YAML (``environment.yml``, ``.pre-commit-config.yaml``): ruamel.yaml round-trip
+  trees (:mod:`.yamlmerge`), dumped in the user's own indentation, comments kept;
+* INI (``setup.cfg``, ``.flake8``, ``tox.ini``, ``.dvc/config``): configupdater
+  (:mod:`.inimerge`), same-meaning keys (``max-line-length``/``max_line_length``) one;
+* ignore files and requirements: one item per line, keyed by the pattern or the
+  package name (packaging), merged item by item here; merged ignore files keep what
+  the template re-includes trackable (:mod:`.ignore`).
+
+The user's additions stay where the user put them, the template's changes and
+additions are applied, and only an item both sides changed differently becomes a
+(small) conflict. Which files take which merge is the template's ``_upgrade``
+section (:mod:`.policy`); the caller parses every result again (:mod:`.parsecheck`).
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
-from typing import Callable, Hashable, Optional
+from typing import Callable, Hashable, Mapping, Optional
 
-from .merge3 import Labels, Merged, conflict_block, merge
+from .merge3 import Labels, Merged, conflict_block, merge, whole_file_conflict
 
 Key = Optional[Hashable]
 
@@ -53,99 +57,26 @@ def parse_lines(text: str) -> list[Item]:
     return [Item(line.strip() or None, [line]) for line in _lines(text)]
 
 
-_YAML_KEY = re.compile(r"^(\s*)([^\s#:-][^:#]*):(\s|$)")
-_YAML_ITEM = re.compile(r"^(\s*)-\s+(.*)$")
-
-
-def parse_yaml_lines(text: str) -> list[Item]:
-    """environment.yml: dependencies keyed by package name, mapping keys by name."""
+def parse_requirements(text: str) -> list[Item]:
+    """requirements*.txt: one item per requirement, keyed by its package name
+    (packaging's canonical name); comments and options keyed by their text."""
     items = []
     for line in _lines(text):
         stripped = line.strip()
         if not stripped:
             items.append(Item(None, [line]))
-            continue
-        item = _YAML_ITEM.match(line.rstrip("\n"))
-        key = _YAML_KEY.match(line)
-        if stripped.startswith("#"):
+        elif stripped.startswith(("#", "-")):
             items.append(Item(("text", stripped), [line]))
-        elif item:
-            items.append(Item(("item", len(item.group(1)), _name(item.group(2))), [line]))
-        elif key:
-            indent = len(key.group(1))
-            items.append(Item(("map", indent, key.group(2).strip()), [line], group=indent == 0))
         else:
-            items.append(Item(("text", stripped), [line]))
+            items.append(Item(("requirement", _requirement_name(stripped)), [line]))
     return items
 
 
-_HOOK = re.compile(r"^(\s*)-\s+id:\s*(\S+)")
-_REPO = re.compile(r"^(\s*)-\s+repo:\s*(\S+)")
+def _requirement_name(spec: str) -> str:
+    from ..repository.requirements import parse
 
-
-def parse_precommit(text: str) -> list[Item]:
-    """.pre-commit-config.yaml: one item per repository header (its ``rev:``) and per
-    hook (every line of its block), keyed by repository URL and hook id."""
-    items: list[Item] = []
-    repo = ""
-    current: Item | None = None
-    indent = 0
-    for line in _lines(text):
-        body = line.rstrip("\n")
-        stripped = body.strip()
-        width = len(body) - len(body.lstrip())
-        opens_hooks = stripped == "hooks:"
-        if current is not None and stripped and width > indent and not opens_hooks:
-            current.lines.append(line)  # the block's own lines, nested lists included
-            continue
-        current = None
-        hook, head, key = _HOOK.match(body), _REPO.match(body), _YAML_KEY.match(line)
-        if head:
-            repo, indent = head.group(2), len(head.group(1))
-            current = Item(("repo", repo), [line])
-            items.append(current)
-        elif hook:
-            indent = len(hook.group(1))
-            current = Item(("hook", repo, hook.group(2)), [line])
-            items.append(current)
-        elif opens_hooks:
-            items.append(Item(("hooks", repo), [line]))
-        elif key and not key.group(1):
-            items.append(Item(("map", key.group(2).strip()), [line], group=True))
-        elif stripped:
-            items.append(Item(("text", repo, stripped), [line]))
-        else:
-            items.append(Item(None, [line]))
-    return items
-
-
-_SECTION = re.compile(r"^\[([^\]]+)\]\s*$")
-_OPTION = re.compile(r"^([^\s#;\[][^=:]*?)\s*[=:]")
-
-
-def parse_ini(text: str) -> list[Item]:
-    """setup.cfg, .dvc/config: sections, and options with their continuation lines."""
-    items: list[Item] = []
-    section = ""
-    current: Item | None = None
-    for line in _lines(text):
-        body = line.rstrip("\n")
-        if current is not None and body.strip() and body[:1] in " \t":
-            current.lines.append(line)
-            continue
-        current = None
-        head, option = _SECTION.match(body), _OPTION.match(body)
-        if head:
-            section = head.group(1).strip()
-            items.append(Item(("section", section), [line], group=True))
-        elif option and not body.lstrip().startswith(("#", ";")):
-            current = Item(("option", section, option.group(1).strip().lower()), [line])
-            items.append(current)
-        elif body.strip():
-            items.append(Item(("text", section, body.strip()), [line]))
-        else:
-            items.append(Item(None, [line]))
-    return items
+    req = parse(spec.split(" #", 1)[0].strip())
+    return req.name if not req.error else _name(spec)
 
 
 # --- sub-merges: one item changed by both sides -------------------------------------
@@ -164,20 +95,6 @@ def line_submerge(
         "".join(base.lines) if base else "", "".join(ours.lines), "".join(theirs.lines), labels
     )
     return _lines(done.text), done.conflicts
-
-
-def ini_submerge(
-    base: Item | None, ours: Item, theirs: Item, labels: Labels
-) -> tuple[list[str], int]:
-    """A multi-line option (``install_requires``): merge its lines keyed by name."""
-
-    def split(item: Item | None) -> list[Item]:
-        if item is None:
-            return []
-        head = Item("head", item.lines[:1])
-        return [head] + [Item(("value", _name(line)), [line]) for line in item.lines[1:]]
-
-    return merge_items(split(base), split(ours), split(theirs), labels, leaf_conflict)
 
 
 # --- the engine ---------------------------------------------------------------------
@@ -287,41 +204,48 @@ def _ensure_newlines(lines: list[str]) -> list[str]:
     return [line if line.endswith("\n") else line + "\n" for line in lines[:-1]] + lines[-1:]
 
 
-@dataclass(frozen=True)
-class Kind:
-    name: str
-    parse: Parser
-    sub: SubMerge
+# --- which merge for which file -------------------------------------------------------
+
+IGNORE, REQUIREMENTS, YAML, INI = "ignore entries", "requirements", "YAML tree", "INI options"
+# Used only for a template version whose cookiecutter.json has no "_upgrade" section
+# (0.1.0): the kinds as they were when it was released.
+DEFAULT_KINDS: dict[str, str] = {
+    ".gitignore": IGNORE,
+    "*/.gitignore": IGNORE,
+    ".dvcignore": IGNORE,
+    ".dockerignore": IGNORE,
+    "requirements*.txt": REQUIREMENTS,
+    "environment.yml": YAML,
+    "environment.yaml": YAML,
+    ".pre-commit-config.yaml": YAML,
+    "setup.cfg": INI,
+    ".dvc/config": INI,
+    "tox.ini": INI,
+    ".flake8": INI,
+}
+# Bounds: a bigger file is line-merged (and its result still parsed).
+MAX_STRUCTURED_BYTES = 1_000_000
 
 
-KINDS: tuple[tuple[tuple[str, ...], Kind], ...] = (
-    (
-        (".gitignore", "*/.gitignore", ".dvcignore", ".dockerignore"),
-        Kind("ignore entries", parse_lines, leaf_conflict),
-    ),
-    (
-        ("environment.yml", "environment.yaml"),
-        Kind("environment dependencies", parse_yaml_lines, leaf_conflict),
-    ),
-    ((".pre-commit-config.yaml",), Kind("pre-commit hooks", parse_precommit, line_submerge)),
-    (
-        ("setup.cfg", ".dvc/config", "tox.ini", ".flake8"),
-        Kind("INI sections", parse_ini, ini_submerge),
-    ),
-)
-
-
-def kind_of(path: str) -> Kind | None:
-    for patterns, kind in KINDS:
-        if any(fnmatch.fnmatchcase(path, p) for p in patterns):
+def kind_of(path: str, kinds: Mapping[str, str] | None = None) -> str | None:
+    for pattern, kind in (DEFAULT_KINDS if kinds is None else kinds).items():
+        if fnmatch.fnmatchcase(path, pattern):
             return kind
     return None
 
 
-def merge_structured(path: str, base: str, ours: str, theirs: str, labels: Labels) -> Merged | None:
-    """The structured merge for ``path``, or None when only a line merge applies."""
-    kind = kind_of(path)
-    if kind is None:
+def merge_structured(
+    path: str,
+    base: str,
+    ours: str,
+    theirs: str,
+    labels: Labels,
+    kinds: Mapping[str, str] | None = None,
+) -> Merged | None:
+    """The structured merge for ``path``, or None when only a line merge applies
+    (not a structured kind, too big, or a side its parser cannot read)."""
+    kind = kind_of(path, kinds)
+    if kind is None or max(len(base), len(ours), len(theirs)) > MAX_STRUCTURED_BYTES:
         return None
     if ours == theirs:
         return Merged(ours, 0)
@@ -329,7 +253,44 @@ def merge_structured(path: str, base: str, ours: str, theirs: str, labels: Label
         return Merged(theirs, 0)
     if theirs == base:
         return Merged(ours, 0)
-    lines, conflicts = merge_items(
-        kind.parse(base), kind.parse(ours), kind.parse(theirs), labels, kind.sub
-    )
-    return Merged("".join(lines), conflicts)
+    if kind in (YAML, INI):
+        return _tree_merge(kind, path, base, ours, theirs, labels)
+    parse = parse_requirements if kind == REQUIREMENTS else parse_lines
+    lines, conflicts = merge_items(parse(base), parse(ours), parse(theirs), labels, leaf_conflict)
+    text = "".join(lines)
+    notes: list[str] = []
+    replaced: list[str] = []
+    if kind == IGNORE and not conflicts:
+        from .ignore import repair
+
+        text, notes, replaced = repair(text, theirs)
+    return Merged(text, conflicts, tuple(notes), tuple(replaced))
+
+
+def _tree_merge(
+    kind: str, path: str, base: str, ours: str, theirs: str, labels: Labels
+) -> Merged | None:
+    from .inimerge import IniUnmergeable, merge_ini
+    from .yamlmerge import YamlUnmergeable, merge_yaml
+
+    def run(side: str) -> tuple[str, int, list[str]]:
+        if kind == YAML:
+            text, state = merge_yaml(path, base, ours, theirs, side)
+        else:
+            text, state = merge_ini(base, ours, theirs, side)
+        return text, state.conflicts, state.notes
+
+    try:
+        text, conflicts, notes = run("ours")
+        if not conflicts:
+            return Merged(text, 0, tuple(notes))
+        # Each side of every conflict region is what that side's merge wrote, so
+        # resolving the file to either side leaves a file that parses.
+        base_side, _, _ = run("base")
+        theirs_side, _, _ = run("theirs")
+    except (YamlUnmergeable, IniUnmergeable):
+        return None
+    done = merge(base_side, text, theirs_side, labels)
+    if not done.conflicts:
+        return whole_file_conflict(base, ours, theirs, labels, tuple(notes))
+    return Merged(done.text, done.conflicts, tuple(notes))

@@ -28,12 +28,37 @@ def cookiecutter_spec() -> dict[str, Any]:
     return load().data
 
 
-def template_paths(answers: dict[str, str]) -> list[str]:
+def template_paths(answers: dict[str, str], root: Any = None) -> list[str]:
     """The paths ``render()`` produces for ``answers``: the template spec's one
     evaluation of ``_features``, without rendering any content."""
     from ..spec import load
 
-    return load().paths(answers)
+    return load(root).paths(answers)
+
+
+def recorded_template(recorded: str) -> tuple[Any, str, str | None]:
+    """(template root or None for the installed one, its version, a note) for the
+    version a repository records: its archived template when this installation has
+    it (an upgrade's result is checked against what it was upgraded to), else the
+    installed template, with one line saying so."""
+    from ..errors import DsopsError
+    from ..spec import load
+    from ..upgrade import history
+
+    current = load().version
+    if not recorded or recorded == current:
+        return None, current, None
+    try:
+        return history.template_for(recorded), recorded, None
+    except DsopsError:
+        return (
+            None,
+            current,
+            (
+                f"checked against template {current}: this repository records {recorded}, "
+                "which this dsproject-ops cannot render (install the dsproject-ops that made it)"
+            ),
+        )
 
 
 class TemplateFiles(Check):
@@ -58,14 +83,11 @@ class TemplateFiles(Check):
     def run(self, ctx: Context) -> Iterable[Issue]:
         answers = ctx.answers or {}
         recorded = answers.get("template", "")
-        current = str(cookiecutter_spec()["_template_version"])
-        hint = "restore it from git or run `dsops upgrade`"
-        if recorded and recorded != current:
-            hint = (
-                f"the template {current} has it (this repository records {recorded}): "
-                "run `dsops upgrade`"
-            )
-        for path in template_paths(answers):
+        root, version, note = recorded_template(recorded)
+        hint = f"template {version} has it: restore it from git or run `dsops upgrade`"
+        if note:
+            yield Issue(note, file="setup.cfg", severity="info")
+        for path in template_paths(answers, root):
             if not ctx.exists(path):
                 yield Issue(f"{path} is missing: {hint}", file=path)
 
