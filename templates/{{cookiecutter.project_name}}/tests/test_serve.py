@@ -160,7 +160,9 @@ def test_wrong_methods_get_405(port: int, method: str) -> None:
 
 
 def test_wrong_content_type_and_path_are_refused(port: int) -> None:
-    assert call(port, "POST", "/predict", b"{}", {"Content-Type": "text/plain"})[0] == 415
+    assert (
+        call(port, "POST", "/predict", b"{}", {"Content-Type": "text/plain"})[0] == 415
+    )
     assert call(port, "GET", "/nowhere")[0] == 404
 
 

@@ -20,7 +20,7 @@ import json
 import math
 import os
 import re
-from typing import Any, Awaitable, Callable, MutableMapping
+from typing import Any, Awaitable, Callable, MutableMapping, cast
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -76,9 +76,13 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = {"error": f"body larger than {self.max_bytes} bytes: send fewer records"}
+        too_large = {
+            "error": f"body larger than {self.max_bytes} bytes: send fewer records"
+        }
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and int(declared) > self.max_bytes:  # h11 checked digits
+        if (
+            declared is not None and int(declared) > self.max_bytes
+        ):  # h11 checked digits
             await send_json(send, 413, too_large, close=True)
             return
         chunks: list[bytes] = []
@@ -134,7 +138,7 @@ class GuardedH11(H11Protocol):
     """
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)  # type: ignore[arg-type]
+        super().connection_made(cast(asyncio.Transport, transport))
         timeout = float(os.environ.get(CLIENT_TIMEOUT_ENV, "10"))
         self.loop.call_later(timeout, self._head_timeout)
 
@@ -169,7 +173,9 @@ def nesting_depth(body: bytes, limit: int) -> int:
 
 def _parse_int(text: str) -> int:
     if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise RequestError(422, f"integer with {len(text)} digits: no column takes that")
+        raise RequestError(
+            422, f"integer with {len(text)} digits: no column takes that"
+        )
     return int(text)
 
 
@@ -185,7 +191,7 @@ def _parse_constant(text: str) -> float:
 
 
 def parse_json(body: bytes, max_depth: int) -> Any:
-    """The JSON body, refused (``RequestError``) when malformed, too deep or out of range."""
+    """The JSON body; ``RequestError`` when malformed, too deep or out of range."""
     if nesting_depth(body, max_depth) > max_depth:
         raise RequestError(400, f"JSON nested deeper than {max_depth} levels")
     try:

@@ -97,7 +97,9 @@ def run(args: argparse.Namespace, prog: str = "serve") -> int:
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
-        "loggers": {"uvicorn": {"handlers": ["stderr"], "level": args.log_level.upper()}},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": args.log_level.upper()}
+        },
     }
     # uvicorn stops gracefully on SIGTERM, then raises the signal again to end the
     # process the default way: handled here, that ends in exit status 0 instead.

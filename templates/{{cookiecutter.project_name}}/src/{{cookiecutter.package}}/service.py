@@ -37,18 +37,34 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from starlette.exceptions import HTTPException
 
 from . import __version__
-from .guards import ASGIApp, BodyLimit, Message, Receive, RequestError, Scope, Send
-from .guards import parse_json
+from .guards import (
+    ASGIApp,
+    BodyLimit,
+    Message,
+    Receive,
+    RequestError,
+    Scope,
+    Send,
+    parse_json,
+)
 
 LOG = logging.getLogger("{{ cookiecutter.package }}.service")
 ENV_PREFIX = "SERVE_"
 # The paths metrics are labelled with; anything else counts as "other", so a
 # client probing random URLs cannot grow the metrics without bound.
-ROUTES = ("/predict", "/health", "/ready", "/version", "/metrics", "/docs", "/openapi.json")
+ROUTES = (
+    "/predict",
+    "/health",
+    "/ready",
+    "/version",
+    "/metrics",
+    "/docs",
+    "/openapi.json",
+)
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 PYTHON_TYPES: dict[str, type] = {
@@ -85,7 +101,10 @@ class Settings:
         return cls(**values)
 
     def to_env(self) -> dict[str, str]:
-        return {ENV_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
+        return {
+            ENV_PREFIX + f.name.upper(): str(getattr(self, f.name))
+            for f in fields(self)
+        }
 
 
 # --- the model ----------------------------------------------------------------------
@@ -94,8 +113,8 @@ class Settings:
 def locate(source: str) -> str:
     """Check cheaply that ``source`` can be a model, before anything slow is imported.
 
-    A folder must hold an ``MLmodel`` file. A URI MLflow resolves (``models:/name@champion``,
-    ``runs:/<id>/model``) is checked when it loads.
+    A folder must hold an ``MLmodel`` file. A URI MLflow resolves
+    (``models:/name@champion``, ``runs:/<id>/model``) is checked when it loads.
     """
     if re.match(r"^[a-z][a-z0-9+.-]*:/", source):
         return source
@@ -105,7 +124,7 @@ def locate(source: str) -> str:
 
 
 class Predictor:
-    """The model, the input columns (and types) of its signature, and where it came from."""
+    """The model, its signature's input columns (and types), and where it came from."""
 
     def __init__(self, source: str) -> None:
         import mlflow.sklearn
@@ -146,7 +165,9 @@ def _local_copy(source: str) -> Path:
     import mlflow.artifacts
 
     target = tempfile.mkdtemp(prefix="model-")
-    return Path(mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=target))
+    return Path(
+        mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=target)
+    )
 
 
 def _model_info(source: str, meta: Any) -> dict[str, Any]:
@@ -220,7 +241,8 @@ def record_model(columns: dict[str, str], settings: Settings) -> type[BaseModel]
         else:
             specs[name] = (python, ...)
     config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-    return create_model("Record", __config__=config, **specs)  # type: ignore[call-overload]
+    record: type[BaseModel] = create_model("Record", __config__=config, **specs)
+    return record
 
 
 class PredictResponse(BaseModel):
@@ -228,13 +250,11 @@ class PredictResponse(BaseModel):
     model: str
 
 
-def describe(error: ValidationError, columns: dict[str, str]) -> str:
+def describe(error: ValidationError, number: int, columns: dict[str, str]) -> str:
     """A pydantic error as one line that names the record and the column to fix."""
     problems = error.errors()
-    number = problems[0]["loc"][0] if problems[0]["loc"] else 0
-    mine = [p for p in problems if p["loc"][:1] == (number,)]
-    missing = [str(p["loc"][1]) for p in mine if p["type"] == "missing"]
-    unknown = [str(p["loc"][1]) for p in mine if p["type"] == "extra_forbidden"]
+    missing = [str(p["loc"][0]) for p in problems if p["type"] == "missing"]
+    unknown = [str(p["loc"][0]) for p in problems if p["type"] == "extra_forbidden"]
     if missing or unknown:
         parts = []
         if missing:
@@ -242,14 +262,15 @@ def describe(error: ValidationError, columns: dict[str, str]) -> str:
         if unknown:
             parts.append("unknown column(s): " + ", ".join(unknown))
         return f"record {number}: " + "; ".join(parts)
-    first = mine[0] if mine else problems[0]
-    if len(first["loc"]) < 2:
+    first = problems[0]
+    if not first["loc"]:
         return f"record {number}: expected an object of columns"
-    column = str(first["loc"][1])
+    column = str(first["loc"][0])
     got = json.dumps(first.get("input"))[:40]
     if first["type"] in ("greater_than_equal", "less_than_equal"):
         return f"record {number}, column {column!r}: {got} is out of range"
-    return f"record {number}, column {column!r}: expected {columns.get(column)}, got {got}"
+    kind = columns.get(column)
+    return f"record {number}, column {column!r}: expected {kind}, got {got}"
 
 
 # --- metrics and logs ---------------------------------------------------------------
@@ -380,7 +401,6 @@ def create_app(settings: Settings, predictor: Predictor | None = None) -> ASGIAp
         """The request model follows the loaded model's signature."""
         state["predictor"] = model
         state["record"] = record_model(model.columns, settings)
-        state["rows"] = TypeAdapter(list[state["record"]])  # type: ignore[name-defined]
 
     if predictor is not None:
         bind(predictor)
@@ -406,7 +426,7 @@ def create_app(settings: Settings, predictor: Predictor | None = None) -> ASGIAp
     app = FastAPI(
         title="{{ cookiecutter.project_name }} model service",
         version=__version__,
-        description="Failure probabilities from the trained model (see docs/serving.md).",
+        description="Failure probabilities of the trained model (docs/serving.md).",
         lifespan=lifespan,
     )
 
@@ -416,10 +436,14 @@ def create_app(settings: Settings, predictor: Predictor | None = None) -> ASGIAp
             raise HTTPException(503, "the model is not loaded yet")
         return found
 
-    def error(request: Request, status: int, message: str, **headers: str) -> JSONResponse:
+    def error(
+        request: Request, status: int, message: str, **headers: str
+    ) -> JSONResponse:
         request_id = request.scope.get("state", {}).get("request_id")
         return JSONResponse(
-            {"error": message, "request_id": request_id}, status_code=status, headers=headers
+            {"error": message, "request_id": request_id},
+            status_code=status,
+            headers=headers,
         )
 
     @app.exception_handler(HTTPException)
@@ -449,10 +473,18 @@ def create_app(settings: Settings, predictor: Predictor | None = None) -> ASGIAp
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/ready", summary="The model is loaded", responses={503: {"description": "loading"}})
+    @app.get(
+        "/ready",
+        summary="The model is loaded",
+        responses={503: {"description": "loading"}},
+    )
     async def ready() -> dict[str, Any]:
         model = loaded()
-        return {"status": "ready", "model": model.info["name"], "columns": list(model.columns)}
+        return {
+            "status": "ready",
+            "model": model.info["name"],
+            "columns": list(model.columns),
+        }
 
     @app.get("/version", summary="Which model, code and data answer")
     async def version() -> dict[str, Any]:
@@ -489,7 +521,9 @@ def create_app(settings: Settings, predictor: Predictor | None = None) -> ASGIAp
             raise RequestError(415, "send Content-Type: application/json")
         payload = parse_json(await request.body(), settings.max_depth)
         usage = 'expected {"records": [{"<column>": <value>, ...}, ...]}'
-        if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
+        if not isinstance(payload, dict) or not isinstance(
+            payload.get("records"), list
+        ):
             raise RequestError(400, usage)
         if set(payload) != {"records"}:
             raise RequestError(400, f"unknown field(s) beside records: {usage}")
@@ -497,16 +531,22 @@ def create_app(settings: Settings, predictor: Predictor | None = None) -> ASGIAp
         if not records:
             raise RequestError(400, '"records" is empty')
         if len(records) > settings.max_rows:
-            raise RequestError(413, f"{len(records)} records: send at most {settings.max_rows}")
-        try:
-            state["rows"].validate_python(records)
-        except ValidationError as exc:
-            raise RequestError(422, describe(exc, model.columns)) from None
+            raise RequestError(
+                413, f"{len(records)} records: send at most {settings.max_rows}"
+            )
+        record: type[BaseModel] = state["record"]
+        for number, row in enumerate(records):
+            try:
+                record.model_validate(row)
+            except ValidationError as exc:
+                raise RequestError(422, describe(exc, number, model.columns)) from None
         probabilities = await run_in_threadpool(model.predict, records)
         for value in probabilities:
             if math.isfinite(value):
                 metrics.predictions.observe(value)
-        label = model.info["version"] or model.info["run_id"] or model.info["uuid"] or ""
+        label = (
+            model.info["version"] or model.info["run_id"] or model.info["uuid"] or ""
+        )
         return PredictResponse(failure_probability=probabilities, model=str(label))
 
     def openapi() -> dict[str, Any]:
@@ -519,18 +559,26 @@ def create_app(settings: Settings, predictor: Predictor | None = None) -> ASGIAp
                 description=app.description,
                 routes=app.routes,
             )
-            request_model = create_model(
-                "PredictRequest",
-                records=(list[state["record"]], Field(min_length=1)),  # type: ignore[name-defined]
-            )
-            body = request_model.model_json_schema(ref_template="#/components/schemas/{model}")
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components.update(body.pop("$defs", {}))
-            components["PredictRequest"] = body
+            components["Record"] = state["record"].model_json_schema()
+            components["PredictRequest"] = {
+                "title": "PredictRequest",
+                "type": "object",
+                "properties": {
+                    "records": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/Record"},
+                        "minItems": 1,
+                        "maxItems": settings.max_rows,
+                    }
+                },
+                "required": ["records"],
+                "additionalProperties": False,
+            }
             app.openapi_schema = schema
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    setattr(app, "openapi", openapi)  # FastAPI's documented way to extend the schema
     guarded = BodyLimit(app, settings.max_body_bytes, settings.client_timeout)
     return RequestContext(guarded, metrics)
 
