@@ -287,6 +287,21 @@ def b_dkr007(r: Path) -> Where:
     return ".dockerignore", 1
 
 
+def b_k8s001(r: Path) -> Where:
+    rel = "k8s/base/deployment.yaml"
+    return rel, replace(r, rel, "containerPort: 8000", lambda s: s.replace("8000", "8080"))
+
+
+def b_k8s002(r: Path) -> Where:
+    rel = "k8s/base/deployment.yaml"
+    return rel, replace(r, rel, "path: /health", lambda s: s.replace("/health", "/healthz"))
+
+
+def b_k8s003(r: Path) -> Where:
+    rel = "k8s/base/deployment.yaml"
+    return rel, replace(r, rel, "image: demo", lambda s: s.replace("demo", "demo-service"))
+
+
 def b_git001(r: Path) -> Where:
     git_add(r, "models/model.pkl", b"weights")
     return "models/model.pkl", None
@@ -391,6 +406,9 @@ TABLE = [
     ("DKR005", b_dkr005),
     ("DKR006", b_dkr006),
     ("DKR007", b_dkr007),
+    ("K8S001", b_k8s001),
+    ("K8S002", b_k8s002),
+    ("K8S003", b_k8s003),
     ("GIT001", b_git001),
     ("GIT002", b_git002),
     ("SEC001", b_sec001),

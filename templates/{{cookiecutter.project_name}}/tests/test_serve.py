@@ -1,23 +1,29 @@
-"""The model server answers predictions and explains malformed requests.
+"""The model service answers predictions and explains every bad request in JSON.
 
 A tiny model is trained and saved here the way the pipeline saves its model (an
-MLflow model with a signature), so these tests need no `dvc repro`.
+MLflow model with a signature), so these tests need no `dvc repro`. The service
+runs for real: uvicorn on 127.0.0.1, in a thread, with the limits of guards.py.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import threading
-import urllib.error
-import urllib.request
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import uvicorn
 
-from {{ cookiecutter.package }}.serve import ModelServer, Predictor, main
+from {{ cookiecutter.package }}.guards import GuardedH11, nesting_depth
+from {{ cookiecutter.package }}.serve import main
+from {{ cookiecutter.package }}.service import Predictor, Settings, create_app
 
 COLUMNS = ["temperature", "vibration"]
+SETTINGS = Settings(max_body_bytes=4096, max_rows=5, client_timeout=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -43,37 +49,67 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def url(model_dir: Path) -> Iterator[str]:
-    server = ModelServer(Predictor(model_dir), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+def port(model_dir: Path) -> Iterator[int]:
+    app = create_app(SETTINGS, Predictor(str(model_dir)))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = int(probe.getsockname()[1])
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=free, http=GuardedH11, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the service did not start"
+        time.sleep(0.05)
+    yield free
+    server.should_exit = True
+    thread.join(timeout=10)
 
 
 def call(
-    url: str, body: bytes | None = None, kind: str = "application/json"
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
-    """(status, JSON answer) of a GET, or of a POST when there is a body."""
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": kind})
+    """(status, JSON answer): every answer of the service is JSON."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status, json.load(answer)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        connection.request(method, path, body=body, headers=sent)
+        answer = connection.getresponse()
+        assert answer.getheader("Content-Type", "").startswith(
+            ("application/json", "text/plain; version=0.0.4")
+        )
+        data = answer.read()
+        kind = answer.getheader("Content-Type", "")
+        return answer.status, json.loads(data) if "json" in kind else data.decode()
+    finally:
+        connection.close()
 
 
-def test_health_lists_the_model_columns(url: str) -> None:
-    assert call(f"{url}/health") == (200, {"status": "ok", "columns": COLUMNS})
+def records(*rows: dict[str, Any]) -> bytes:
+    return json.dumps({"records": list(rows)}).encode()
 
 
-def test_prediction_is_a_probability_per_record(url: str) -> None:
-    records = [
-        {"temperature": 0.1, "vibration": 2.0},
-        {"temperature": 0.1, "vibration": -2.0},
-    ]
-    status, answer = call(f"{url}/predict", json.dumps({"records": records}).encode())
+def test_probes_and_version(port: int) -> None:
+    assert call(port, "GET", "/health") == (200, {"status": "ok"})
+    assert call(port, "GET", "/health?probe=1")[0] == 200
+    status, ready = call(port, "GET", "/ready")
+    assert status == 200 and ready["columns"] == COLUMNS
+    status, version = call(port, "GET", "/version")
+    assert status == 200 and version["model"]["uuid"]
+
+
+def test_prediction_is_a_probability_per_record(port: int) -> None:
+    body = records(
+        {"temperature": 0.1, "vibration": 2.0}, {"temperature": 0.1, "vibration": -2}
+    )
+    status, answer = call(port, "POST", "/predict", body)
     assert status == 200
     high, low = answer["failure_probability"]
     assert 0 <= low < 0.5 < high <= 1
@@ -96,19 +132,80 @@ def test_prediction_is_a_probability_per_record(url: str) -> None:
             422,
             "column 'temperature': expected double",
         ),
+        (b'{"records": [{"temperature": 1e308, "vibration": 1}]}', 422, "out of range"),
+        (b'{"records": [{"temperature": 1e999, "vibration": 1}]}', 422, "out of range"),
+        (b'{"records": [{"temperature": NaN, "vibration": 1}]}', 422, "NaN"),
+        (
+            b'{"records": [{"temperature": ' + b"9" * 5000 + b', "vibration": 1}]}',
+            413,
+            "larger than 4096 bytes",
+        ),
+        (b'{"records": [{"temperature": ' + b"9" * 50 + b"}]}", 422, "50 digits"),
+        (b"[" * 2000 + b"]" * 2000, 400, "nested deeper"),
+        (records(*[{"temperature": 1, "vibration": 1}] * 6), 413, "at most 5"),
     ],
 )
-def test_malformed_requests_get_a_4xx_that_says_why(
-    url: str, body: bytes, status: int, message: str
+def test_bad_requests_get_a_json_4xx_that_says_why(
+    port: int, body: bytes, status: int, message: str
 ) -> None:
-    got, answer = call(f"{url}/predict", body)
-    assert got == status
+    got, answer = call(port, "POST", "/predict", body)
+    assert got == status, answer
     assert message in answer["error"]
 
 
-def test_wrong_content_type_and_path_are_refused(url: str) -> None:
-    assert call(f"{url}/predict", b"{}", kind="text/plain")[0] == 415
-    assert call(f"{url}/nowhere")[0] == 404
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"])
+def test_wrong_methods_get_405(port: int, method: str) -> None:
+    status, answer = call(port, method, "/predict")
+    assert status == 405 and method in answer["error"]
+
+
+def test_wrong_content_type_and_path_are_refused(port: int) -> None:
+    assert (
+        call(port, "POST", "/predict", b"{}", {"Content-Type": "text/plain"})[0] == 415
+    )
+    assert call(port, "GET", "/nowhere")[0] == 404
+
+
+def test_negative_content_length_is_a_json_400(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n")
+        answer = sock.recv(4096)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and "error" in json.loads(body)
+
+
+def test_a_slow_body_times_out_with_408(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{"
+        )
+        answer = sock.recv(4096)  # the server answers after client_timeout
+    assert answer.startswith(b"HTTP/1.1 408")
+
+
+def test_metrics_count_requests(port: int) -> None:
+    def count() -> float:
+        text = call(port, "GET", "/metrics")[1]
+        line = 'http_requests_total{method="GET",path="/version",status="200"}'
+        found = [row.split()[-1] for row in text.splitlines() if row.startswith(line)]
+        return float(found[0]) if found else 0.0
+
+    before = count()
+    for _ in range(3):
+        call(port, "GET", "/version")
+    assert count() == before + 3
+
+
+def test_depth_counts_brackets_outside_strings() -> None:
+    assert nesting_depth(b'{"a": [{"b": "[[[["}]}', 10) == 3
+
+
+def test_openapi_describes_the_model_columns(port: int) -> None:
+    status, schema = call(port, "GET", "/openapi.json")
+    assert status == 200
+    record = schema["components"]["schemas"]["Record"]
+    assert list(record["properties"]) == COLUMNS
 
 
 def test_missing_model_is_a_one_line_error(

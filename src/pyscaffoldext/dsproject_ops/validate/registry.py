@@ -27,6 +27,7 @@ FAMILIES: dict[str, tuple[str, str, str]] = {
     "dvc": (".dvc", "DVC", "DVC pipeline and remotes"),
     "ci": (".ci", "CI", "GitLab CI and GitHub Actions"),
     "docker": (".docker", "DKR", "Dockerfile and .dockerignore"),
+    "k8s": (".k8s", "K8S", "Kubernetes manifests against the image and the service"),
     "git": (".git", "GIT", "what git tracks"),
     "secrets": (".secrets", "SEC", "credentials in tracked files"),
     "docs": (".docs", "DOC", "the README's commands and links"),
