@@ -173,3 +173,19 @@ def test_untracked_not_ignored_files_are_secret_scanned(
     assert found and all("untracked" in m for m in found), found
     assert any(m.startswith("SEC001") for m in found)
     assert not messages(report, ".dvc/config.local")
+
+
+def test_tour_and_doctor_facts_name_a_non_utf8_setup_cfg(tmp_path: Path) -> None:
+    (tmp_path / "setup.cfg").write_bytes("[metadata]\nname = caf\xe9\n".encode("latin-1"))
+    facts = facts_mod.read(tmp_path, environ={})
+    assert [(p.path, p.message) for p in facts.problems] == [
+        ("setup.cfg", "not UTF-8 (byte 0xe9 on line 2)")
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "pyscaffoldext.dsproject_ops.cli", "doctor"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
