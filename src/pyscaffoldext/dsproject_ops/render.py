@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 
 from .answers import Answers, cookiecutter_json
+from .escaping import Escaping
 from .paths import PROJECT_DIR_NAME, template_root
 
 Tree = dict[str, str]
@@ -29,8 +30,10 @@ def template_version() -> str:
 
 @lru_cache(maxsize=None)
 def _environment(root: str) -> jinja2.Environment:
-    # cookiecutter's StrictEnvironment: undefined names fail, trailing newline kept.
+    # cookiecutter's StrictEnvironment: undefined names fail, trailing newline kept; the
+    # escaping filters are the extension cookiecutter loads from ``_extensions``.
     return jinja2.Environment(
+        extensions=[Escaping],
         # Snippets (``__`` keys, paths) load by name too, so the bytecode cache keeps them.
         loader=jinja2.ChoiceLoader(
             [jinja2.FunctionLoader(_snippet), jinja2.FileSystemLoader(root)]
