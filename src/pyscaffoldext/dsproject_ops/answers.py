@@ -267,6 +267,13 @@ def check_text(key: str, value: str) -> str:
     bad = [c for c in value if unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\t"]
     if bad:
         raise DsopsError(f"--{key} contains a control character ({bad[0]!r}); remove it")
+    syntax = re.search(r"\{[{%#]", value)
+    if syntax:
+        # Any generated file would show it as unrendered template code (TPL001).
+        raise DsopsError(
+            f"--{key} contains {syntax.group(0)!r}, which reads as template code; "
+            "put a blank between the two characters"
+        )
     return value
 
 
