@@ -67,9 +67,10 @@ def run_upgrade(
     path: Path, dry_run: bool = False, show_diff: bool = False, to: str | None = None
 ) -> int:
     """The upgrade both ``dsops upgrade`` and ``putup --update`` run; DsopsError on refusal."""
-    from . import report
+    from . import preflight, report
     from .apply import run_validate, upgrade
 
+    preflight.check(path, writing=not (dry_run or show_diff))
     outcome = upgrade(path, to=to, dry_run=dry_run or show_diff)
     print(report.header(path.resolve().name, outcome.from_version, outcome.to_version))
     print("\n".join(report.lines(outcome.changes)))
