@@ -198,8 +198,8 @@ def requirements(facts: Facts) -> dict[str, tuple[str, str]]:
         try:
             parser.read(setup, encoding="utf-8")
             specs.extend(parser.get("options", "install_requires", fallback="").splitlines())
-        except configparser.Error:
-            pass
+        except (configparser.Error, OSError, UnicodeDecodeError):
+            pass  # not UTF-8 or unreadable: the facts report it as a problem
     for spec in specs:
         match = _REQUIREMENT.match(spec)
         # Options (-e ., -r file), comments and URLs pin nothing we can compare.
