@@ -54,7 +54,21 @@ def yaml_str(value: Any) -> str:
     text = str(value)
     if _YAML_PLAIN.match(text) and not _YAML_WORDS.match(text) and ": " not in text:
         return text
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+    # YAML folds NEL, LS and PS like newlines and refuses what it deems unprintable:
+    # those are written as escapes (8 hex digits beyond the BMP, never surrogate pairs).
+    return "".join(
+        (
+            c
+            if _YAML_PRINTABLE.match(c)
+            else f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}"
+        )
+        for c in json.dumps(text, ensure_ascii=False)
+    )
+
+
+_YAML_PRINTABLE = re.compile(
+    "[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
 
 
 def toml_str(value: Any) -> str:
