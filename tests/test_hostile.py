@@ -171,7 +171,8 @@ def check_tree(answers: Answers, tree: dict[str, str]) -> None:
     consts = {
         node.targets[0].id: ast.literal_eval(node.value)
         for node in tracking.body
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
         and isinstance(node.value, ast.Constant)
     }
     assert consts["DEFAULT_TRACKING_URI"] == answers.mlflow_tracking_uri

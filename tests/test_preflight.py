@@ -56,9 +56,7 @@ def test_git_mid_operation_is_refused(repo: Path, mark: str, says: str) -> None:
     refused(upgrade(repo), says)
 
 
-def test_a_committed_folder_symlink_out_of_the_repo_is_refused(
-    repo: Path, tmp_path: Path
-) -> None:
+def test_a_committed_folder_symlink_out_of_the_repo_is_refused(repo: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     run(["git", "rm", "-rq", "docs"], cwd=repo)

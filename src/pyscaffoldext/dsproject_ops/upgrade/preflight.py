@@ -58,7 +58,9 @@ def _git_dirs(path: Path) -> tuple[Path, Path]:
     )
     lines = done.stdout.splitlines()
     if done.returncode != 0 or len(lines) != 2:
-        raise DsopsError(f"{path} is not a git repository: dsops upgrade merges and undoes with git")
+        raise DsopsError(
+            f"{path} is not a git repository: dsops upgrade merges and undoes with git"
+        )
     return Path(lines[0]), Path(lines[1])
 
 
