@@ -403,6 +403,11 @@ def check_dvc_remote(remote: str) -> str:
         raise DsopsError(
             f"invalid --dvc-remote {show!r}: neither a URL (scheme://host/path) nor a folder path"
         )
+    if any(c.isspace() for c in value):
+        raise DsopsError(
+            f"invalid --dvc-remote {show!r}: a folder path with a blank; "
+            "choose a folder whose path has none (the docs show it as one word)"
+        )
     bad = next((c for c in value if c in _PATH_FORBIDDEN), None)
     if bad is not None:
         raise DsopsError(
