@@ -213,5 +213,7 @@ def main(argv: list[str], prog: str) -> int:
         description=describe(args.description),
     )
     experiment_log.append_row(row, args.log)
-    print(f"logged MLflow run {run_id} ({shown(tracking_uri())}) and a row in {args.log}")
+    print(
+        f"logged MLflow run {run_id} ({shown(tracking_uri())}) and a row in {args.log}"
+    )
     return 0
