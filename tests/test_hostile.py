@@ -296,3 +296,12 @@ def test_commas_in_a_dvc_url_reach_dvc_whole(tmp_path: Path) -> None:
     materialise(repo, {".dvc/config": render(answers)[".dvc/config"]})
     listed = run([BIN / "dvc", "remote", "list"], cwd=repo).stdout
     assert "s3://bucket/a,b/c" in listed
+
+
+def test_doctor_on_a_setup_cfg_that_is_not_utf8(tmp_path: Path) -> None:
+    """Issue 13, case 7: no traceback; the unreadable file is reported."""
+    (tmp_path / "setup.cfg").write_bytes(b"[metadata]\nname = p\ndescription = caf\xe9\n")
+    run(["git", "init", "-q"], cwd=tmp_path)
+    done = run([BIN / "dsops", "doctor"], cwd=tmp_path, check=False)
+    assert done.returncode in (0, 1), done.stderr
+    assert "Traceback" not in done.stdout + done.stderr

@@ -115,3 +115,14 @@ def test_empty_current_folder_is_generated_in_place(tmp_path: Path) -> None:
     assert here.stat().st_ino == inode
     assert (here / "dvc.yaml").is_file() and (here / ".git").is_dir()
     assert run(["git", "status", "--porcelain"], cwd=here).stdout == ""
+
+
+def test_force_over_an_identical_tree_is_no_traceback(tmp_path: Path) -> None:
+    """A second ``--force`` generation changes nothing git tracks: nothing to commit
+    is fine (it used to end in git's CalledProcessError)."""
+    target = tmp_path / "demo"
+    putup(target)
+    head = run(["git", "rev-parse", "HEAD"], cwd=target).stdout
+    done = putup(target, "--force")
+    assert "Traceback" not in done.stdout + done.stderr
+    assert run(["git", "rev-parse", "HEAD"], cwd=target).stdout == head
