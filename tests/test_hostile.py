@@ -134,7 +134,7 @@ HOSTILE["name"] = st.one_of(st.sampled_from(["x" * 201, "", "-x", "a b", "a/../b
 def option_sets(draw: st.DrawFn) -> tuple[str, dict[str, object]]:
     """A name and valid (awkward) values for every option, hostile text in one or two."""
     options = {key: draw(strategy) for key, strategy in VALID.items()}
-    options["name"] = draw(st.sampled_from(["demo", "my-proj.v2", "A.b_c-9"]))
+    options["name"] = draw(st.sampled_from(["demo", "my-proj.v2", "A.b_c-9", "null", "on"]))
     for key in draw(st.lists(st.sampled_from(sorted(HOSTILE)), max_size=2)):
         options[key] = draw(HOSTILE[key])
     return str(options.pop("name")), options
@@ -194,6 +194,8 @@ def check_tree(answers: Answers, tree: dict[str, str]) -> None:
     # YAML: the description in the docs site.
     site = yaml.safe_load(tree["mkdocs.yml"])
     assert site["site_description"] == one_line(answers.description)
+    assert site["site_name"] == answers.project_name
+    assert yaml.safe_load(tree["environment.yml"])["name"] == answers.project_name
     # The secrets' own files parse back to them.
     local = local_files(answers)
     if ".dvc/config.local" in local:
