@@ -7,6 +7,8 @@ import subprocess
 from pathlib import Path
 from typing import Sequence
 
+from .errors import DsopsError
+
 FALLBACK_NAME = "dsproject-ops"
 FALLBACK_EMAIL = "dsproject-ops@localhost"
 
@@ -14,14 +16,13 @@ FALLBACK_EMAIL = "dsproject-ops@localhost"
 def git(
     repo: Path, *args: str, env: dict[str, str] | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        env=env,
-        check=check,
-        capture_output=True,
-        text=True,
-    )
+    done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True)
+    if check and done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()
+        raise DsopsError(
+            f"git {args[0]} failed in {repo}: {said[-1] if said else f'exit {done.returncode}'}"
+        )
+    return done
 
 
 def identity_env(name: str, email: str) -> dict[str, str]:
@@ -42,6 +43,8 @@ def init_and_commit(repo: Path, paths: Sequence[str], message: str, name: str, e
         branch = git(repo, "config", "--get", "init.defaultBranch", check=False).stdout.strip()
         git(repo, "init", "-q", "-b", branch or "main")
     git(repo, "add", "-f", "--", *paths)
+    if git(repo, "diff", "--cached", "--quiet", check=False).returncode == 0:
+        return  # `--force` over an identical tree: nothing new to commit
     commit(repo, message, name, email)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 
 from .answers import Answers
+from .escaping import Escaping
 from .paths import template_root
 from .spec import load, template_version
 
@@ -29,8 +30,10 @@ Tree = dict[str, str]
 
 @lru_cache(maxsize=None)
 def _environment(root: str) -> jinja2.Environment:
-    # cookiecutter's StrictEnvironment: undefined names fail, trailing newline kept.
+    # cookiecutter's StrictEnvironment: undefined names fail, trailing newline kept; the
+    # escaping filters are the extension cookiecutter loads from ``_extensions``.
     return jinja2.Environment(
+        extensions=[Escaping],
         # Snippets (``__`` keys, paths) load by name too, so the bytecode cache keeps them.
         loader=jinja2.ChoiceLoader(
             [jinja2.FunctionLoader(_snippet), jinja2.FileSystemLoader(root)]

@@ -80,3 +80,19 @@ def test_git_commit_outside_a_repository(tmp_path: Path) -> None:
 def test_missing_metrics_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="run the pipeline first"):
         tracking.read_metrics([tmp_path / "metrics.json"])
+
+
+def test_credentials_come_from_the_env_file_and_never_show(tmp_path: Path) -> None:
+    env_file = write(
+        tmp_path / ".env",
+        "# a comment\nMLFLOW_TRACKING_USERNAME=ada\n"
+        'MLFLOW_TRACKING_PASSWORD="p#w \\"x\\""\nOTHER=ignored\n',
+    )
+    environ = {"MLFLOW_TRACKING_USERNAME": "set-already"}
+    tracking.load_env_file(env_file, environ)
+    # The environment wins; only MLFLOW_* variables are read.
+    assert environ == {
+        "MLFLOW_TRACKING_USERNAME": "set-already",
+        "MLFLOW_TRACKING_PASSWORD": 'p#w "x"',
+    }
+    assert tracking.shown("https://ada:pw@host/x") == "https://ada:***@host/x"

@@ -74,10 +74,11 @@ def run_upgrade(
     path: Path, dry_run: bool = False, show_diff: bool = False, to: str | None = None
 ) -> int:
     """The upgrade both ``dsops upgrade`` and ``putup --update`` run; DsopsError on refusal."""
-    from . import report
+    from . import preflight, report
     from .apply import run_validate, upgrade
 
     preview = dry_run or show_diff
+    preflight.check(path, writing=not preview)
     outcome = upgrade(path, to=to, dry_run=preview)
     print(report.header(path.resolve().name, outcome.from_version, outcome.to_version))
     print("\n".join(report.lines(outcome.changes, every=preview)))

@@ -33,7 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve:main", "serve the trained model over HTTP"),
 }
 
-PROG = "{{ cookiecutter.project_name }}"
+PROG = {{ cookiecutter.project_name|py_str }}
 
 
 def usage() -> str:

@@ -1,33 +1,65 @@
 """Log a training run: to MLflow (parameters, metrics, the model, the git commit and
 the data version) and as one row of the CSV experiment log.
 
-MLflow writes to {{ cookiecutter.mlflow_tracking_uri }} unless the environment variable
+MLflow writes to DEFAULT_TRACKING_URI (below) unless the environment variable
 MLFLOW_TRACKING_URI names another store or a tracking server
 (`MLFLOW_TRACKING_URI=http://host:5000 dvc repro`). The experiment is named after
 the project. Browse local runs with `mlflow ui --backend-store-uri sqlite:///mlflow.db`.
+
+Credentials never go in a tracked file. They go in the git-ignored `.env` of the
+checkout, which this module reads before MLflow connects (variables already set in
+the environment win): MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD for a
+server's login, MLFLOW_TRACKING_TOKEN for a token, or a whole MLFLOW_TRACKING_URI
+for a database store whose URI holds a password.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, MutableMapping
 
 from . import experiment_log
 from .errors import UserError
 
-DEFAULT_TRACKING_URI = "{{ cookiecutter.mlflow_tracking_uri }}"
-EXPERIMENT = "{{ cookiecutter.project_name }}"
+DEFAULT_TRACKING_URI = {{ cookiecutter.__mlflow_uri|py_str }}
+EXPERIMENT = {{ cookiecutter.project_name|py_str }}
+ENV_FILE = Path(".env")
 # Files a pipeline run itself changes: they do not make the code version "dirty".
 RUN_RECORDS = ("dvc.lock", experiment_log.LOG_FILE.as_posix())
 
 
 def tracking_uri(environ: Mapping[str, str] = os.environ) -> str:
     return environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def load_env_file(
+    path: Path = ENV_FILE, environ: MutableMapping[str, str] = os.environ
+) -> None:
+    """Set the ``MLFLOW_*`` variables of a ``.env`` file (``KEY=value`` lines, values
+    bare or quoted) that the environment does not set already."""
+    if not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.strip().removeprefix("export ").partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key.startswith("MLFLOW_"):
+            continue
+        if value.startswith('"'):
+            value = str(json.loads(value))
+        elif len(value) > 1 and value[0] == value[-1] == "'":
+            value = value[1:-1]
+        environ.setdefault(key, value)
+
+
+def shown(uri: str) -> str:
+    """A tracking URI as logs may show it: no password."""
+    return re.sub(r"(//[^/@]*?:)[^/@]*@", r"\1***@", uri)
 
 
 def git_commit(repo: Path = Path(".")) -> str:
@@ -124,6 +156,7 @@ def log_to_mlflow(
     """One MLflow run in the project's experiment; returns its id."""
     import mlflow  # slow to import: only this stage needs it
 
+    load_env_file()
     mlflow.set_tracking_uri(tracking_uri())
     mlflow.set_experiment(EXPERIMENT)
     with mlflow.start_run(run_name=run_name) as run:
@@ -180,5 +213,7 @@ def main(argv: list[str], prog: str) -> int:
         description=describe(args.description),
     )
     experiment_log.append_row(row, args.log)
-    print(f"logged MLflow run {run_id} ({tracking_uri()}) and a row in {args.log}")
+    print(
+        f"logged MLflow run {run_id} ({shown(tracking_uri())}) and a row in {args.log}"
+    )
     return 0
