@@ -152,8 +152,7 @@ def data(probe: Probe) -> Result:
         "data",
         MISSING,
         "data.no_pointer",
-        hint=f"dvc add {folder}/FILE && git add {folder}/FILE.dvc {folder}/.gitignore"
-        ' && git commit -m "Version FILE"',
+        hint=f'dvc add {folder}/FILE && git add {folder}/FILE.dvc && git commit -m "Version FILE"',
     )
 
 
@@ -316,9 +315,22 @@ def _changed_params(probe: Probe, lock: Mapping[str, Any]) -> list[str]:
                 except Exception:
                     current[file] = None
             for key, value in (values or {}).items() if isinstance(values, Mapping) else ():
-                if _lookup(current[file], str(key)) != value and str(key) not in changed:
-                    changed.append(str(key))
+                for dotted in _differences(str(key), value, _lookup(current[file], str(key))):
+                    if dotted not in changed:
+                        changed.append(dotted)
     return changed
+
+
+def _differences(key: str, recorded: Any, now: Any) -> list[str]:
+    """``train`` recorded whole: name the keys inside it that changed (train.seed)."""
+    if isinstance(recorded, Mapping) and isinstance(now, Mapping):
+        found: list[str] = []
+        for sub in sorted(set(recorded) | set(now), key=str):
+            found.extend(
+                _differences(f"{key}.{sub}", recorded.get(sub, _ABSENT), now.get(sub, _ABSENT))
+            )
+        return found
+    return [] if recorded == now else [key]
 
 
 _ABSENT = object()

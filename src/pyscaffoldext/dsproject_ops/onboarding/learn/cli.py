@@ -191,7 +191,7 @@ def _lesson_text(lesson: str, probe: Any, language: str) -> str:
     from .text import wrap
 
     data = _lesson_data(lesson, probe, language)
-    lines = wrap(f"{ui('lesson', language)} {data['number']}: {data['title']}")
+    lines = wrap(ui("lesson", language, number=data["number"], title=data["title"]))
     for key in ("why", "task", "check"):
         label = ui(key, language) + ": "
         lines.extend(wrap(data[key], indent="    ", first="  " + label))
@@ -242,7 +242,9 @@ def _check(lessons: list[str], probe: Any, state: Any, language: str, fmt: str) 
         lines.extend(wrap(f"{title(lesson, language)}: {tag}", first=f"[{lesson}] ", indent="  "))
         lines.extend(wrap(said, indent="    ", first="  "))
         if result.hint:
-            lines.extend(wrap(result.hint, indent="    ", first=f"  {ui('hint', language)}: $ "))
+            # One command a line, never broken inside: it is meant to be copied.
+            lines.append(f"  {ui('hint', language)}:")
+            lines.extend(f"    $ {part.strip()}" for part in result.hint.split(" && "))
         for note in notes:
             lines.extend(wrap(note, indent="    ", first=f"  {ui('note', language)}: "))
     saved = store.save(state)

@@ -7,10 +7,12 @@ repository has them, otherwise from what it holds (an adopted repository has no 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from ..facts import Facts
 from . import catalogue
+
+if TYPE_CHECKING:  # the facts reader is not needed to list lessons or show progress
+    from ..facts import Facts
 
 ORDER = (
     "hooks",
