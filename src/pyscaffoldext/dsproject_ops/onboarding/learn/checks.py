@@ -267,7 +267,7 @@ def pipeline(probe: Probe) -> Result:
             "pipeline",
             MISSING,
             "pipeline.no_stages",
-            hint='dvc stage add -n NAME -d INPUT -o OUTPUT "python -m PACKAGE.MODULE"',
+            hint=_first_stage(facts),
         )
     lock = _lock(probe)
     if lock is None:
@@ -356,7 +356,7 @@ def experiments(probe: Probe) -> Result:
             "experiments",
             MISSING,
             "pipeline.no_stages",
-            hint='dvc stage add -n NAME -d INPUT -o OUTPUT "python -m PACKAGE.MODULE"',
+            hint=_first_stage(facts),
         )
     if not probe.is_git():
         return _not_git("experiments", probe)
@@ -476,13 +476,17 @@ def notebooks(probe: Probe) -> Result:
     ]
     project = facts.name or facts.root.name
     if not own:
-        return Result(
-            "notebooks",
-            MISSING,
-            "notebooks.none",
-            hint="cp notebooks/template.ipynb notebooks/NAME.ipynb && "
-            f"{project} add-notebook-stage notebooks/NAME.ipynb",
-        )
+        if (facts.root / "src" / _package(facts) / "notebook_stage.py").is_file():
+            hint = (
+                "cp notebooks/template.ipynb notebooks/NAME.ipynb && "
+                f"{project} add-notebook-stage notebooks/NAME.ipynb"
+            )
+        else:  # not our template: the stage DVC and papermill make by hand
+            hint = (
+                "dvc stage add -n NAME -d notebooks/NAME.ipynb -o reports/NAME.ipynb "
+                '"papermill notebooks/NAME.ipynb reports/NAME.ipynb"'
+            )
+        return Result("notebooks", MISSING, "notebooks.none", hint=hint)
     lock = _lock(probe) or {}
     stale = [s.name for s in own if not _ran(s.name, lock)]
     if stale:
@@ -525,9 +529,7 @@ def ci(probe: Probe) -> Result:
 
 def serving(probe: Probe) -> Result:
     facts = probe.facts
-    package = facts.recorded.get("package", "").strip() or (
-        facts.packages[0] if facts.packages else ""
-    )
+    package = _package(facts)
     if not package or not (facts.root / "src" / package / "serve.py").is_file():
         return Result("serving", SKIPPED, "serving.no_service")
     project = facts.name or facts.root.name
@@ -576,10 +578,6 @@ def upgrade(probe: Probe) -> Result:
 
     facts = probe.facts
     current = current_version()
-    if not facts.ours:
-        return Result(
-            "upgrade", MISSING, "upgrade.foreign", hint="dsops upgrade --dry-run && dsops upgrade"
-        )
     if not probe.is_git():
         return _not_git("upgrade", probe)
     unmerged = sorted({line.split("\t", 1)[-1] for line in probe.git_lines("ls-files", "-u") or []})
@@ -595,6 +593,10 @@ def upgrade(probe: Probe) -> Result:
             "upgrade.unfinished",
             {"paths": paths},
             "git add FILES && git commit  (or: dsops upgrade --abort)",
+        )
+    if not facts.ours:
+        return Result(
+            "upgrade", MISSING, "upgrade.foreign", hint="dsops upgrade --dry-run && dsops upgrade"
         )
     recorded = facts.recorded.get("dsproject_ops_template", "").strip() or "?"
     values = {"recorded": recorded, "current": current}
@@ -626,6 +628,17 @@ def upgrade(probe: Probe) -> Result:
             f'git commit -am "Upgrade to template {current}"',
         )
     return Result("upgrade", PASSED, "upgrade.passed", values)
+
+
+def _package(facts: Facts) -> str:
+    return facts.recorded.get("package", "").strip() or (
+        facts.packages[0] if facts.packages else ""
+    )
+
+
+def _first_stage(facts: Facts) -> str:
+    module = (_package(facts) or "PACKAGE").replace("/", ".")
+    return f'dvc stage add -n NAME -d INPUT -o OUTPUT "python -m {module}.MODULE"'
 
 
 def _example(facts: Facts) -> bool:
