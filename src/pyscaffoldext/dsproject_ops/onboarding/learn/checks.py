@@ -163,7 +163,10 @@ def remote(probe: Probe) -> Result:
     default = facts.default_remote
     if default is None:
         return Result(
-            "remote", MISSING, "remote.none", hint="dvc remote add -d storage /path/to/shared/folder"
+            "remote",
+            MISSING,
+            "remote.none",
+            hint="dvc remote add -d storage /path/to/shared/folder",
         )
     shown = default.shown(facts.root)
     objects = _objects(probe)
@@ -171,7 +174,9 @@ def remote(probe: Probe) -> Result:
         return Result("remote", MISSING, "remote.nothing", hint="dvc add data/raw/FILE")
     if default.local:
         folder = default.path(facts.root)
-        absent = [md5 for md5 in objects if not (folder / "files" / "md5" / md5[:2] / md5[2:]).is_file()]
+        absent = [
+            md5 for md5 in objects if not (folder / "files" / "md5" / md5[:2] / md5[2:]).is_file()
+        ]
         values = {"missing": len(absent), "total": len(objects), "remote": shown}
         if absent:
             return Result("remote", MISSING, "remote.not_pushed", values, "dvc push")
@@ -497,7 +502,9 @@ def notebooks(probe: Probe) -> Result:
             {"stages": ", ".join(stale)},
             "dvc repro " + " ".join(stale),
         )
-    return Result("notebooks", PASSED, "notebooks.passed", {"stages": ", ".join(s.name for s in own)})
+    return Result(
+        "notebooks", PASSED, "notebooks.passed", {"stages": ", ".join(s.name for s in own)}
+    )
 
 
 def ci(probe: Probe) -> Result:

@@ -32,7 +32,9 @@ def parser(prog: str) -> argparse.ArgumentParser:
     )
     p.add_argument("action", nargs="?", default="status", choices=ACTIONS, metavar="ACTION")
     p.add_argument("lesson", nargs="?", help="a lesson id (see --list), or `all` for check")
-    p.add_argument("-C", dest="path", default=".", metavar="PATH", help="the repository (default: .)")
+    p.add_argument(
+        "-C", dest="path", default=".", metavar="PATH", help="the repository (default: .)"
+    )
     p.add_argument("--list", action="store_true", help="list the lessons and exit")
     p.add_argument("--lang", help="catalogue language (default: from LC_ALL/LANG): en, zh")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
@@ -60,8 +62,10 @@ def main(argv: list[str], prog: str) -> int:
     if args.list:
         return _emit(args.format, _listing(language), _listing_text(language))
     root = _repository(args.path)
-    if args.lesson and args.lesson not in ORDER and not (
-        args.action == "check" and args.lesson == "all"
+    if (
+        args.lesson
+        and args.lesson not in ORDER
+        and not (args.action == "check" and args.lesson == "all")
     ):
         raise DsopsError(f"unknown lesson {args.lesson!r} (lessons: {', '.join(ORDER)})")
     if args.action in ("show", "skip") and not args.lesson:
@@ -89,7 +93,11 @@ def main(argv: list[str], prog: str) -> int:
 
     probe = Probe(read(root), os.environ, args.url)
     if args.action in ("next", "show"):
-        return _emit(args.format, _lesson_data(lesson, probe, language), _lesson_text(lesson, probe, language))
+        return _emit(
+            args.format,
+            _lesson_data(lesson, probe, language),
+            _lesson_text(lesson, probe, language),
+        )
     lessons = list(ORDER) if lesson == "all" else [lesson]
     return _check(lessons, probe, state, language, args.format)
 
@@ -126,7 +134,10 @@ def _listing(language: str) -> list[dict[str, str]]:
 def _listing_text(language: str) -> str:
     from .text import pad
 
-    lines = [f"{n:>3}. {pad(item['id'], 12)} {item['title']}" for n, item in enumerate(_listing(language), 1)]
+    lines = [
+        f"{n:>3}. {pad(item['id'], 12)} {item['title']}"
+        for n, item in enumerate(_listing(language), 1)
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -144,7 +155,9 @@ def _status(root: Path, state: Any, language: str, fmt: str) -> int:
     for number, name in enumerate(ORDER, 1):
         status = state.status(name) or "todo"
         entry = state.lessons.get(name, {})
-        data["lessons"].append({"id": name, "title": title(name, language), "status": status, **entry})
+        data["lessons"].append(
+            {"id": name, "title": title(name, language), "status": status, **entry}
+        )
         tag = pad(tags.get(status, status), width)
         lines.append(f"{number:>3}. [{tag}] {pad(title(name, language), 44)} {name}")
     passed = sum(state.status(n) == "passed" for n in ORDER)
@@ -179,8 +192,13 @@ def _lesson_data(lesson: str, probe: Any, language: str) -> dict[str, Any]:
     }
     if lesson == "ci":
         data["jobs"] = [
-            {"provider": j.provider, "file": j.file, "name": j.name, "stage": j.stage,
-             "runs": list(j.commands[:2])}
+            {
+                "provider": j.provider,
+                "file": j.file,
+                "name": j.name,
+                "stage": j.stage,
+                "runs": list(j.commands[:2]),
+            }
             for j in probe.facts.jobs
         ]
     return data
@@ -199,7 +217,9 @@ def _lesson_text(lesson: str, probe: Any, language: str) -> str:
         if job is data["jobs"][0]:
             lines.append("  " + message("ci.jobs", language, {}))
         runs = "; ".join(job["runs"]) or "-"
-        lines.extend(wrap(f"{job['name']} ({job['stage']}): {runs}", indent="        ", first="    - "))
+        lines.extend(
+            wrap(f"{job['name']} ({job['stage']}): {runs}", indent="        ", first="    - ")
+        )
     lines.extend(wrap(ui("check_command", language, lesson=lesson), indent="  ", first="  "))
     return "\n".join(lines) + "\n"
 

@@ -7,7 +7,8 @@ import unicodedata
 
 WIDTH = 80
 # A run of non-space, non-CJK characters (a word or a `command`), or one CJK character.
-_TOKEN = re.compile(r"\s+|[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]+")
+_CJK = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+_TOKEN = re.compile(rf"\s+|[{_CJK}]|[^\s{_CJK}]+")
 
 
 def cells(text: str) -> int:
