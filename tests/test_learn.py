@@ -463,3 +463,34 @@ def test_every_command_the_learn_page_shows_exists(
                 seen.add((str(repo), *head))
                 help_works(project_env, repo, head)
         shutil.rmtree(repo)
+
+
+def test_the_wheel_ships_every_catalogue(tmp_path: Path) -> None:
+    import zipfile
+
+    from conftest import ROOT
+
+    dist = tmp_path / "dist"
+    run([BIN / "python", "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, ROOT], cwd=tmp_path)
+    (wheel,) = dist.glob("pyscaffoldext_dsproject_ops-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for code in catalogue.languages():
+        assert f"pyscaffoldext/dsproject_ops/onboarding/learn/{code}.yaml" in names, code
+
+
+def test_the_ci_lesson_lists_the_real_jobs_and_a_skip_is_never_a_pass(
+    demo: Path, copy_repo: Callable[[Path], Path]
+) -> None:
+    from pyscaffoldext.dsproject_ops.onboarding.facts import read
+
+    shown = json.loads(dsops("learn", "show", "ci", "--format", "json", "-C", str(demo)).stdout)
+    assert [j["name"] for j in shown["jobs"]] == [j.name for j in read(demo).jobs]
+    assert ".gitlab-ci.yml" in shown["task"] and ".github/workflows" in shown["task"]
+    repo = copy_repo(demo)
+    dsops("learn", "skip", "ci", "--reason", "no forge yet", "-C", str(repo), check=True)
+    status = json.loads(dsops("learn", "--format", "json", "-C", str(repo)).stdout)
+    ci = next(item for item in status["lessons"] if item["id"] == "ci")
+    assert ci["status"] == "skipped" and ci["reason"] == "by you: no forge yet"
+    assert status["next"] == "hooks"
+    text = dsops("learn", "-C", str(repo)).stdout
+    assert "0 of 11 lessons passed, 1 skipped." in text

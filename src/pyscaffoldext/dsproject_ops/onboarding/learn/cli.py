@@ -117,9 +117,35 @@ def _emit(fmt: str, data: Any, text: str) -> int:
         import json
 
         sys.stdout.write(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    elif sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+        _colour(text)
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _colour(text: str) -> None:
+    """On a terminal: the same lines, with states and commands in colour (rich)."""
+    try:
+        from rich.console import Console
+        from rich.text import Text
+    except ImportError:  # plain text is complete; colour is a bonus
+        sys.stdout.write(text)
+        return
+    from . import catalogue
+
+    console = Console(highlight=False, soft_wrap=True)
+    words: dict[str, str] = {}
+    for code in catalogue.languages():
+        ui = catalogue.load(code)["ui"]
+        words.update({ui["passed"]: "green", ui["missing"]: "red", ui["skipped"]: "yellow"})
+    for line in text.splitlines():
+        styled = Text(line)
+        for word, style in words.items():
+            styled.highlight_words([word], style)
+        styled.highlight_regex(r"(?<=\$ ).*", "bold cyan")
+        styled.highlight_regex(r"`[^`]+`", "cyan")
+        console.print(styled)
 
 
 # ------------------------------------------------------------------------ listing
