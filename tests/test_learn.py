@@ -79,6 +79,36 @@ def test_lesson_texts_use_only_known_placeholders_and_every_check_message_exists
     )
 
 
+def test_the_cached_copy_of_a_catalogue_follows_an_edit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    folder = tmp_path / "catalogues"
+    shutil.copytree(catalogue.HERE, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    monkeypatch.setattr(catalogue, "HERE", folder)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    catalogue.load.cache_clear()
+    try:
+        assert catalogue.load("en")["lessons"]["hooks"]["title"] == "Code quality and hooks"
+        assert list((tmp_path / "cache" / "dsproject-ops" / "learn").glob("en-*.json"))
+        english = folder / "en.yaml"
+        english.write_text(
+            english.read_text(encoding="utf-8").replace(
+                "title: Code quality and hooks", "title: Hooks first"
+            ),
+            encoding="utf-8",
+        )
+        catalogue.load.cache_clear()
+        assert catalogue.load("en")["lessons"]["hooks"]["title"] == "Hooks first"
+        (folder / "en.yaml").write_text("lessons: [broken\n", encoding="utf-8")
+        catalogue.load.cache_clear()
+        with pytest.raises(DsopsError, match="cannot be read"):
+            catalogue.load("en")
+    finally:
+        catalogue.load.cache_clear()
+
+
 def test_the_language_comes_from_the_option_then_the_locale() -> None:
     assert catalogue.choose_language(None, {"LANG": "zh_CN.UTF-8"}) == "zh"
     assert catalogue.choose_language(None, {"LC_ALL": "en_US.UTF-8", "LANG": "zh_CN"}) == "en"

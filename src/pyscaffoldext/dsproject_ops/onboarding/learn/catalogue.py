@@ -65,22 +65,61 @@ def _code(value: str) -> str:
 @lru_cache(maxsize=None)
 def load(language: str) -> dict[str, Any]:
     """The catalogue of ``language``, with English filling any key it lacks."""
-    import yaml
-
-    def read(code: str) -> dict[str, Any]:
-        path = HERE / f"{code}.yaml"
-        try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())
-        except (OSError, yaml.YAMLError) as exc:
-            raise DsopsError(f"{path}: the lesson catalogue cannot be read ({exc})") from None
-        if not isinstance(data, dict):
-            raise DsopsError(f"{path}: the lesson catalogue is not a mapping")
-        return data
-
-    base = read(DEFAULT)
+    base = _read(DEFAULT)
     if language == DEFAULT:
         return base
-    return _merged(base, read(language))
+    return _merged(base, _read(language))
+
+
+def _read(code: str) -> dict[str, Any]:
+    """One catalogue, through a JSON copy in the user's cache: importing PyYAML (its
+    resolver compiles dozens of regular expressions) would be most of `dsops learn`'s
+    start-up. The copy is keyed by the YAML's checksum, so an edit is simply read again."""
+    import json
+    import zlib
+
+    path = HERE / f"{code}.yaml"
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DsopsError(f"{path}: the lesson catalogue cannot be read ({exc})") from None
+    cached = _cache_folder()
+    copy = cached / f"{code}-{zlib.crc32(raw):08x}-{len(raw)}.json" if cached else None
+    if copy is not None:
+        try:
+            data: Any = json.loads(copy.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                return data
+        except (OSError, ValueError):
+            pass
+    import yaml
+
+    try:
+        data = yaml.load(raw.decode("utf-8"), Loader=_loader())
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DsopsError(f"{path}: the lesson catalogue cannot be read ({exc})") from None
+    if not isinstance(data, dict):
+        raise DsopsError(f"{path}: the lesson catalogue is not a mapping")
+    if copy is not None:
+        _write_quietly(copy, json.dumps(data, ensure_ascii=False))
+    return data
+
+
+def _cache_folder() -> Path | None:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "dsproject-ops" / "learn"
+    return folder if folder.is_absolute() else None  # no home folder: no cache
+
+
+def _write_quietly(path: Path, text: str) -> None:
+    """A cache write that fails (read-only home, full disk) only costs speed."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def _loader() -> Any:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +51,8 @@ class Progress:
         return self.lessons.get(lesson, {}).get("status", "")
 
     def record(self, lesson: str, status: str, reason: str = "") -> None:
+        from datetime import datetime, timezone
+
         entry = {"status": status, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         if reason:
             entry["reason"] = reason
@@ -86,6 +86,8 @@ def save(progress: Progress) -> bool:
     if progress.path is None:
         return False
     progress.path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile
+
     text = json.dumps({"format": FORMAT, "lessons": progress.lessons}, indent=1, sort_keys=True)
     fd, tmp = tempfile.mkstemp(prefix=".learn-", dir=progress.path.parent)
     try:
