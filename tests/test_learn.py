@@ -524,3 +524,19 @@ def test_the_ci_lesson_lists_the_real_jobs_and_a_skip_is_never_a_pass(
     assert status["next"] == "hooks"
     text = dsops("learn", "-C", str(repo)).stdout
     assert "0 of 11 lessons passed, 1 skipped." in text
+
+
+def test_a_server_remote_that_does_not_answer_is_skipped_with_dvcs_reason(
+    demo: Path, copy_repo: Callable[[Path], Path]
+) -> None:
+    repo = copy_repo(demo)
+    (repo / "data" / "external" / "sites.csv").write_text("machine,site\n1,north\n", "utf-8")
+    run(["dvc", "add", "-q", "data/external/sites.csv"], cwd=repo)
+    url = f"ssh://127.0.0.1:{_free_port()}/srv/dvc"
+    run(["dvc", "remote", "modify", "default", "url", url], cwd=repo)
+    before = _snapshot(repo)
+    done = dsops("learn", "check", "remote", "--format", "json", "-C", str(repo))
+    assert _snapshot(repo) == before
+    result = json.loads(done.stdout)["results"][0]
+    assert done.returncode == 0 and result["status"] == "skipped", result
+    assert url in result["message"] and "ERROR" in result["message"]

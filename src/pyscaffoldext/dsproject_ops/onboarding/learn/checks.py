@@ -207,7 +207,10 @@ def _cloud_status(probe: Probe, shown: str, total: int) -> Result:
         state, done = None, None
         reason = str(exc)
     if done is None or done.returncode != 0 or not isinstance(state, dict):
-        reason = (done.stderr.strip().splitlines() or ["no answer"])[-1] if done else reason
+        if done is not None:
+            said = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+            # DVC's own message, not the support footer it prints after it
+            reason = next((line for line in said if line.startswith("ERROR")), "no answer")
         return Result("remote", SKIPPED, "remote.unchecked", {"remote": shown, "reason": reason})
     values = {"missing": len(state), "total": total, "remote": shown}
     if state:
