@@ -5,5 +5,6 @@
 * ``checks`` — one read-only check per lesson, on the repository's real state;
 * ``progress`` — where the learner stands, kept under the git folder (never tracked);
 * ``page`` — the guide's ``docs/learn.md``, generated from the English catalogue;
+* ``text`` — wrapping to 80 terminal columns (a CJK character is two);
 * ``cli`` — the thin layer that prints.
 """
