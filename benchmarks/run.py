@@ -371,6 +371,11 @@ def build_benches(
         benches += [Bench(name, [], fixed(base), problem="missing") for name in upgrade_names]
 
     benches.append(Bench("dsops --help", [str(dsops), "--help"], fixed(work)))
+    if exists(dsops, "learn"):
+        # Where the learner stands: the catalogue and the progress file, nothing heavier.
+        benches.append(Bench("dsops learn", [str(dsops), "learn"], fixed(base)))
+    else:
+        benches.append(Bench("dsops learn", [], fixed(base), problem="missing"))
     benches.append(Bench("putup --help", [str(putup), "--help"], fixed(work)))
 
     if not args.quick:
@@ -458,6 +463,7 @@ GOALS = [
         "×",
     ),
     Goal("`dsops --help` ≤ 0.15 s", lambda b: _wall(b, "dsops --help"), 0.15, "s"),
+    Goal("`dsops learn` ≤ 0.3 s", lambda b: _wall(b, "dsops learn"), 0.3, "s"),
 ]
 
 

@@ -11,6 +11,10 @@ from typing import Callable, Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "tour": (".onboarding.tour_cli", "explain a repository folder by folder, tool by tool"),
     "doctor": (".onboarding.doctor_cli", "check what this machine and checkout still need"),
+    "learn": (
+        ".onboarding.learn.cli",
+        "a checked course on the daily workflow (--sandbox: practise)",
+    ),
     "upgrade": (".upgrade.cli", "merge the current template into a repository"),
     "validate": (".validate.cli", "check a repository against the template"),
 }
