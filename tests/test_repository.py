@@ -303,3 +303,16 @@ def test_plain_requirements_read_exactly_as_packaging_reads_them(text: str) -> N
     assert ours.name == reqs.canonical(theirs.name) and ours.written_name == theirs.name
     assert ours.specifier == str(theirs.specifier)
     assert ours.extras == tuple(sorted(theirs.extras))
+
+
+def test_dockerfile_is_parsed_once(tmp_path: Path) -> None:
+    root = make_repo(
+        tmp_path / "r",
+        {"Dockerfile": "ARG V=3\nFROM python:${V} AS base\nRUN pip install \\\n    x\nBOGUS a\n"},
+    )
+    repo = Repository(root)
+    parsed = repo.dockerfile("Dockerfile")
+    assert parsed is not None and repo.dockerfile("Dockerfile") is parsed
+    keywords = [(i.line, i.keyword) for i in parsed.data.instructions]
+    assert keywords == [(1, "ARG"), (2, "FROM"), (3, "RUN"), (5, "BOGUS")]
+    assert parsed.data.errors == [(5, "unknown instruction 'BOGUS'")]

@@ -192,6 +192,13 @@ class Repository:
 
         return self._parse("json", rel, parse_json)
 
+    def dockerfile(self, rel: str) -> Parsed | None:
+        """A Dockerfile's instructions (``data``: :class:`.dockerfile.Dockerfile`, whose
+        ``errors`` list what ``docker build`` would refuse)."""
+        from .dockerfile import parse
+
+        return self._parse("dockerfile", rel, lambda text: Parsed(data=parse(text)))
+
     def parse_any(self, rel: str) -> Parsed | None:
         """The file parsed by the reader its name calls for; None for other files."""
         kind = kind_of(rel)
