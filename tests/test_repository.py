@@ -7,6 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyscaffoldext.dsproject_ops.repository import MAX_ALIAS_NODES, MAX_DEPTH, Repository
 from pyscaffoldext.dsproject_ops.repository import requirements as reqs
@@ -232,7 +234,7 @@ def test_symlink_out_of_the_repository_is_never_read(tmp_path: Path) -> None:
     assert parsed is not None and parsed.error is not None and parsed.data is None
     assert repo.text("folder/secrets.yml") is None
     assert repo.data("alias.yml") == {"a": 1}  # a link inside the repository is fine
-    assert not repo.is_dir("folder")
+    assert repo.is_dir("folder") and not repo.inside("folder/secrets.yml")
 
 
 def test_walk_lists_a_symlinked_folder_without_entering_it(tmp_path: Path) -> None:
@@ -316,3 +318,17 @@ def test_dockerfile_is_parsed_once(tmp_path: Path) -> None:
     keywords = [(i.line, i.keyword) for i in parsed.data.instructions]
     assert keywords == [(1, "ARG"), (2, "FROM"), (3, "RUN"), (5, "BOGUS")]
     assert parsed.data.errors == [(5, "unknown instruction 'BOGUS'")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("ab:-[]{},&*!? \n'\"#|>")) | st.characters(),
+        max_size=300,
+    )
+)
+def test_any_text_parses_to_data_or_an_error(text: str) -> None:
+    parsed = parse_yaml(text)
+    assert (parsed.error is None) or parsed.data is None
+    if parsed.error is None:
+        assert isinstance(parsed.positions, dict)

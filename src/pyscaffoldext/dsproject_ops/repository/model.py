@@ -90,7 +90,9 @@ class Repository:
         return (self.root / rel).is_file()
 
     def is_dir(self, rel: str) -> bool:
-        return (self.root / rel).is_dir() and self.inside(rel)
+        # a folder symlinked to other storage (data/ on a big disk) is still a folder;
+        # only reading through it is refused
+        return (self.root / rel).is_dir()
 
     def is_symlink(self, rel: str) -> bool:
         modes = self.tracked_modes or {}
