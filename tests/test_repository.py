@@ -332,3 +332,16 @@ def test_any_text_parses_to_data_or_an_error(text: str) -> None:
     assert (parsed.error is None) or parsed.data is None
     if parsed.error is None:
         assert isinstance(parsed.positions, dict)
+
+
+def test_a_hostile_git_config_runs_nothing(tmp_path: Path) -> None:
+    """core.fsmonitor names a program git starts when it lists files; a checked
+    repository's own config must not get to run it."""
+    root = make_repo(tmp_path / "r", {"a.txt": "x\n", "b.txt": "y\n"})
+    git(root, "add", "a.txt")
+    marker = tmp_path / "pwned"
+    git(root, "config", "core.fsmonitor", f"touch {marker}; echo")
+    repo = Repository(root)
+    assert repo.tracked == ["a.txt"] and repo.untracked == ["b.txt"]
+    assert repo.ignored == [] and not repo.git_ignored("c.txt")
+    assert not marker.exists()
