@@ -7,6 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyscaffoldext.dsproject_ops.repository import MAX_ALIAS_NODES, MAX_DEPTH, Repository
 from pyscaffoldext.dsproject_ops.repository import requirements as reqs
@@ -232,7 +234,7 @@ def test_symlink_out_of_the_repository_is_never_read(tmp_path: Path) -> None:
     assert parsed is not None and parsed.error is not None and parsed.data is None
     assert repo.text("folder/secrets.yml") is None
     assert repo.data("alias.yml") == {"a": 1}  # a link inside the repository is fine
-    assert not repo.is_dir("folder")
+    assert repo.is_dir("folder") and not repo.inside("folder/secrets.yml")
 
 
 def test_walk_lists_a_symlinked_folder_without_entering_it(tmp_path: Path) -> None:
@@ -303,3 +305,43 @@ def test_plain_requirements_read_exactly_as_packaging_reads_them(text: str) -> N
     assert ours.name == reqs.canonical(theirs.name) and ours.written_name == theirs.name
     assert ours.specifier == str(theirs.specifier)
     assert ours.extras == tuple(sorted(theirs.extras))
+
+
+def test_dockerfile_is_parsed_once(tmp_path: Path) -> None:
+    root = make_repo(
+        tmp_path / "r",
+        {"Dockerfile": "ARG V=3\nFROM python:${V} AS base\nRUN pip install \\\n    x\nBOGUS a\n"},
+    )
+    repo = Repository(root)
+    parsed = repo.dockerfile("Dockerfile")
+    assert parsed is not None and repo.dockerfile("Dockerfile") is parsed
+    keywords = [(i.line, i.keyword) for i in parsed.data.instructions]
+    assert keywords == [(1, "ARG"), (2, "FROM"), (3, "RUN"), (5, "BOGUS")]
+    assert parsed.data.errors == [(5, "unknown instruction 'BOGUS'")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("ab:-[]{},&*!? \n'\"#|>")) | st.characters(),
+        max_size=300,
+    )
+)
+def test_any_text_parses_to_data_or_an_error(text: str) -> None:
+    parsed = parse_yaml(text)
+    assert (parsed.error is None) or parsed.data is None
+    if parsed.error is None:
+        assert isinstance(parsed.positions, dict)
+
+
+def test_a_hostile_git_config_runs_nothing(tmp_path: Path) -> None:
+    """core.fsmonitor names a program git starts when it lists files; a checked
+    repository's own config must not get to run it."""
+    root = make_repo(tmp_path / "r", {"a.txt": "x\n", "b.txt": "y\n"})
+    git(root, "add", "a.txt")
+    marker = tmp_path / "pwned"
+    git(root, "config", "core.fsmonitor", f"touch {marker}; echo")
+    repo = Repository(root)
+    assert repo.tracked == ["a.txt"] and repo.untracked == ["b.txt"]
+    assert repo.ignored == [] and not repo.git_ignored("c.txt")
+    assert not marker.exists()

@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from .listing import SAFE_CONFIG
+
 
 def git_check_ignore(root: Path, paths: Iterable[str]) -> set[str] | None:
     """The ones among ``paths`` git would ignore (tracked or not, existing or not), or
@@ -19,7 +21,7 @@ def git_check_ignore(root: Path, paths: Iterable[str]) -> set[str] | None:
         return set()
     try:
         done = subprocess.run(
-            ["git", "check-ignore", "--no-index", "-z", "--stdin"],
+            ["git", *SAFE_CONFIG, "check-ignore", "--no-index", "-z", "--stdin"],
             cwd=root,
             input="\0".join(listed).encode("utf-8", "surrogateescape") + b"\0",
             capture_output=True,

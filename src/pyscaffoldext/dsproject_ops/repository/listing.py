@@ -11,6 +11,7 @@ import os
 import subprocess
 from pathlib import Path
 
+SAFE_CONFIG = ("-c", "core.quotepath=off", "-c", "core.fsmonitor=false")
 SYMLINK_MODE = "120000"
 GITLINK_MODE = "160000"  # a submodule
 
@@ -57,7 +58,9 @@ def _git(root: Path, *args: str) -> list[str] | None:
     """NUL-separated output of ``git ARGS`` in ``root``, or None when git fails."""
     try:
         done = subprocess.run(
-            ["git", "-c", "core.quotepath=off", *args],
+            # a repository's own config never runs a command here (core.fsmonitor is
+            # a program git would start); reading a listing needs none
+            ["git", *SAFE_CONFIG, *args],
             cwd=root,
             capture_output=True,
             timeout=60,

@@ -90,7 +90,9 @@ class Repository:
         return (self.root / rel).is_file()
 
     def is_dir(self, rel: str) -> bool:
-        return (self.root / rel).is_dir() and self.inside(rel)
+        # a folder symlinked to other storage (data/ on a big disk) is still a folder;
+        # only reading through it is refused
+        return (self.root / rel).is_dir()
 
     def is_symlink(self, rel: str) -> bool:
         modes = self.tracked_modes or {}
@@ -191,6 +193,13 @@ class Repository:
         from .formats import parse_json
 
         return self._parse("json", rel, parse_json)
+
+    def dockerfile(self, rel: str) -> Parsed | None:
+        """A Dockerfile's instructions (``data``: :class:`.dockerfile.Dockerfile`, whose
+        ``errors`` list what ``docker build`` would refuse)."""
+        from .dockerfile import parse
+
+        return self._parse("dockerfile", rel, lambda text: Parsed(data=parse(text)))
 
     def parse_any(self, rel: str) -> Parsed | None:
         """The file parsed by the reader its name calls for; None for other files."""
