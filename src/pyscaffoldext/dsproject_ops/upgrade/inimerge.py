@@ -62,6 +62,10 @@ def _line_key(line: str) -> Any:
     return ("package", package_name(line))
 
 
+def _multiline(value: str | None) -> bool:
+    return "\n" in (value or "")
+
+
 def _indent(option: Any) -> str:
     for line in str(option).splitlines()[1:]:
         if line.strip():
@@ -88,7 +92,8 @@ def _merge_option(b: list[str] | None, option: Any, t: list[str], state: TreeMer
         return True
     if b is not None and t == b:
         return True
-    if len(o) > 1 or len(t) > 1 or (b is not None and len(b) > 1):
+    if _multiline(option.value) and (len(t) > 1 or (b is not None and len(b) > 1)):
+        # A list on its own lines on both sides (install_requires): merged line by line.
         merged = merge_seq(list(b or []), list(o), t, state, _line_key)
         if merged != o:
             _set(option, merged, multi=True)
