@@ -13,7 +13,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import test_upgrade_fixtures as fx
 from ruamel.yaml import YAML
+from test_upgrade_fixtures import OldTemplate
 
 from pyscaffoldext.dsproject_ops.answers import build
 from pyscaffoldext.dsproject_ops.paths import template_root
@@ -22,6 +24,8 @@ from pyscaffoldext.dsproject_ops.upgrade import history, policy
 from pyscaffoldext.dsproject_ops.upgrade.merge3 import Labels
 from pyscaffoldext.dsproject_ops.upgrade.parsecheck import parse_error, resolve
 from pyscaffoldext.dsproject_ops.upgrade.plan import CONFLICT, MERGED, classify
+
+old_template = fx.old_template  # the shared fixture, used by name
 
 LABELS = Labels("yours", "template 0.1.0", "template 0.1.1")
 ADOPT = Labels("yours", "nothing (adopted)", "template 0.1.1")
@@ -326,3 +330,40 @@ def test_a_version_s_own_rules_decide(tmp_path: Path, tree: dict[str, str]) -> N
     (root / "cookiecutter.json").write_text(json.dumps(spec), encoding="utf-8")
     with pytest.raises(Exception, match="unknown kinds"):
         policy.from_spec(spec)
+
+
+# --- a real upgrade: conflicted files parse on either side ----------------------------
+
+
+def test_conflicts_resolved_to_either_side_parse(old_template: OldTemplate, tmp_path: Path) -> None:
+    """After a real upgrade with conflicts in YAML and INI files, resolving each to
+    either side, by git's index stages (`git checkout --ours/--theirs`) or by picking
+    one side of every region in an editor, leaves a file that parses."""
+    old = old_template
+    repo = fx.make_old_repo(old, tmp_path / "demo")
+    env = repo / "environment.yml"
+    env.write_text(
+        env.read_text("utf-8").replace(f"numpy=={fx.OLD_NUMPY}", "numpy==2.3.9"), "utf-8"
+    )
+    cfg = repo / "setup.cfg"
+    cfg.write_text(
+        cfg.read_text("utf-8").replace(f"numpy=={fx.OLD_NUMPY}", "numpy==2.3.9"), "utf-8"
+    )
+    hooks = repo / ".pre-commit-config.yaml"
+    hooks.write_text(
+        hooks.read_text("utf-8").replace(f"black=={fx.OLD_BLACK}", "black==25.9.0"), "utf-8"
+    )
+    fx.commit_all(repo)
+    done = fx.dsops(old, repo)
+    assert done.returncode == 1, done.stdout + done.stderr
+    conflicted = sorted(
+        {line.split("\t")[1] for line in fx.git(repo, "ls-files", "-u").splitlines()}
+    )
+    assert {"environment.yml", "setup.cfg", ".pre-commit-config.yaml"} <= set(conflicted)
+    for rel in conflicted:
+        text = (repo / rel).read_text(encoding="utf-8")
+        for side in ("ours", "theirs"):
+            assert parse_error(rel, resolve(text, side)) is None, (rel, side)
+            fx.git(repo, "checkout", f"--{side}", "--", rel)
+            assert parse_error(rel, (repo / rel).read_text(encoding="utf-8")) is None
+        fx.git(repo, "checkout", "-m", "--", rel)  # back to the conflicted merge
