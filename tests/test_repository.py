@@ -268,3 +268,38 @@ def test_nested_gitignore_rules(tmp_path: Path) -> None:
     assert repo.git_ignored("a.tmp") and repo.git_ignored("sub/b.tmp")
     assert not repo.git_ignored("sub/keep.tmp")
     assert repo.git_ignored("sub/local/x") and not repo.git_ignored("local/x")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "numpy",
+        "numpy==2.4.6",
+        "Scikit_Learn[all, Extra]>=1.2,<2",
+        "pandas >= 2 , != 2.1",
+        "x~=1.2",
+        "x~=1",
+        "x==1.*",
+        "x==1.0rc1",
+        "x[a]",
+        "x>=1;python_version>'3'",
+        "x @ https://example.com/x.whl",
+        "-e .",
+        "x==",
+        "x===1",
+        "my.pkg-name_2<3",
+    ],
+)
+def test_plain_requirements_read_exactly_as_packaging_reads_them(text: str) -> None:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    ours = reqs.parse(text)
+    try:
+        theirs = Requirement(text)
+    except InvalidRequirement:
+        assert ours.error
+        return
+    assert not ours.error
+    assert ours.name == reqs.canonical(theirs.name) and ours.written_name == theirs.name
+    assert ours.specifier == str(theirs.specifier)
+    assert ours.extras == tuple(sorted(theirs.extras))

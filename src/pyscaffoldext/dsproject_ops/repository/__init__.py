@@ -10,8 +10,16 @@ with the one reader for its kind (``yamlread``, ``formats``, ``requirements``,
 
 from __future__ import annotations
 
-from .limits import MAX_ALIAS_NODES, MAX_BYTES, MAX_DEPTH
+from .limits import MAX_ALIAS_NODES, MAX_BYTES, MAX_DEPTH, MAX_NODES
 from .model import Repository
 from .parsed import Parsed, ParseError
 
-__all__ = ["MAX_ALIAS_NODES", "MAX_BYTES", "MAX_DEPTH", "ParseError", "Parsed", "Repository"]
+__all__ = [
+    "MAX_ALIAS_NODES",
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "ParseError",
+    "Parsed",
+    "Repository",
+]

@@ -1,9 +1,36 @@
-"""git's ignore rules: every ``.gitignore`` of the repository, read with ``pathspec``
-as git reads them (a deeper file's rules win for the paths under it)."""
+"""git's ignore rules. In a git repository git itself answers (``git check-ignore
+--stdin``: every ``.gitignore``, ``.git/info/exclude`` and the user's excludes file,
+exactly as ``git add`` applies them); elsewhere every ``.gitignore`` of the folder is
+read with ``pathspec`` (a deeper file's rules win for the paths under it)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+
+def git_check_ignore(root: Path, paths: Iterable[str]) -> set[str] | None:
+    """The ones among ``paths`` git would ignore (tracked or not, existing or not), or
+    None when git cannot answer."""
+    listed = [p for p in paths if p]
+    if not listed:
+        return set()
+    try:
+        done = subprocess.run(
+            ["git", "check-ignore", "--no-index", "-z", "--stdin"],
+            cwd=root,
+            input="\0".join(listed).encode("utf-8", "surrogateescape") + b"\0",
+            capture_output=True,
+            timeout=60,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode not in (0, 1):  # 1: none of them is ignored
+        return None
+    return {p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
 
 
 class IgnoreRules:

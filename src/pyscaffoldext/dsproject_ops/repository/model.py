@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from . import listing
 from .formats import kind_of
-from .ignore import IgnoreRules
+from .ignore import IgnoreRules, git_check_ignore
 from .layout import Package, packages
 from .limits import MAX_BYTES, too_large
 from .parsed import Parsed, unreadable
@@ -35,6 +35,7 @@ class Repository:
         self._real_root = os.path.realpath(self.root)
         self._texts: dict[str, Text] = {}
         self._parsed: dict[tuple[str, str], Parsed] = {}
+        self._ignored: dict[str, bool] = {}
 
     # -- listing ----------------------------------------------------------------
     @cached_property
@@ -148,7 +149,8 @@ class Repository:
         try:
             return Text(data.decode("utf-8"), None)
         except UnicodeDecodeError as exc:
-            return Text(None, f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})")
+            line = data.count(b"\n", 0, exc.start) + 1
+            return Text(None, f"not UTF-8 (byte 0x{data[exc.start]:02x} on line {line})")
 
     # -- parsing ----------------------------------------------------------------------
     def _parse(self, kind: str, rel: str, parser: Callable[[str], Parsed]) -> Parsed | None:
@@ -233,7 +235,19 @@ class Repository:
 
     def git_ignored(self, rel: str) -> bool:
         """Would git ignore ``rel`` (which need not exist)?"""
-        return self.ignore_rules.ignored(rel)
+        return rel in self.git_ignored_among([rel])
+
+    def git_ignored_among(self, paths: Iterable[str]) -> set[str]:
+        """The ones among ``paths`` git would ignore: asked of git itself (one process
+        for the lot) in a git repository, else read from the ``.gitignore`` files."""
+        paths = list(paths)
+        wanted = [p for p in paths if p not in self._ignored]
+        if wanted:
+            found = git_check_ignore(self.root, wanted) if self.git else None
+            for rel in wanted:
+                ignored = rel in found if found is not None else self.ignore_rules.ignored(rel)
+                self._ignored[rel] = ignored
+        return {p for p in paths if self._ignored.get(p)}
 
     @cached_property
     def packages(self) -> tuple[Package, ...]:

@@ -16,6 +16,7 @@ class Req(NamedTuple):
     marker: str = ""
     url: str = ""
     error: str = ""  # why packaging refused it
+    written_name: str = ""  # the name as written ("Scikit_Learn")
 
     @property
     def pinned(self) -> str | None:
@@ -29,8 +30,43 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+# The plain forms (``name``, ``name[extra]==1.2``, ``name>=1,<2``) read without
+# importing packaging, whose import alone costs more than a whole `dsops validate` of
+# a small repository; the results are packaging's own (tests/test_repository.py).
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_SIMPLE = re.compile(
+    rf"^\s*(?P<name>{_NAME})\s*(?:\[\s*(?P<extras>{_NAME}(?:\s*,\s*{_NAME})*)\s*\])?\s*"
+    r"(?P<spec>(?:(?:==|!=|>=|<=|<|>|~=)\s*[0-9]+(?:\.[0-9]+)*\s*,\s*)*"
+    r"(?:(?:==|!=|>=|<=|<|>|~=)\s*[0-9]+(?:\.[0-9]+)*)?)\s*$"
+)
+_ATOM = re.compile(r"(==|!=|>=|<=|<|>|~=)\s*([0-9]+(?:\.[0-9]+)*)")
+
+
+def _simple(text: str, line: int | None) -> Req | None:
+    found = _SIMPLE.match(text)
+    if not found:
+        return None
+    atoms = _ATOM.findall(found.group("spec"))
+    if any(op == "~=" and "." not in version for op, version in atoms):
+        return None  # "~=1" is invalid: packaging says why
+    extras = found.group("extras")
+    return Req(
+        text,
+        line,
+        name=canonical(found.group("name")),
+        specifier=",".join(sorted(op + version for op, version in atoms)),
+        extras=tuple(sorted({e.strip() for e in extras.split(",")})) if extras else (),
+        written_name=found.group("name"),
+    )
+
+
 def parse(text: str, line: int | None = None) -> Req:
     """One requirement; ``error`` says why it is not one (never raises)."""
+    simple = _simple(text, line)
+    if simple is not None:
+        return simple
+    if text.lstrip().startswith("-"):
+        return Req(text, line, error="a pip option (-e, -r, --index-url), not a requirement")
     from packaging.requirements import InvalidRequirement, Requirement
 
     try:
@@ -45,6 +81,7 @@ def parse(text: str, line: int | None = None) -> Req:
         extras=tuple(sorted(req.extras)),
         marker=str(req.marker) if req.marker else "",
         url=req.url or "",
+        written_name=req.name,
     )
 
 

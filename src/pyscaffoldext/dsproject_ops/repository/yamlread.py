@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .limits import MAX_ALIAS_NODES, MAX_DEPTH
+from .limits import MAX_ALIAS_NODES, MAX_DEPTH, MAX_NODES
 from .parsed import Parsed, ParseError
 
 
@@ -46,7 +46,8 @@ def measure(node: Any) -> tuple[int, int]:
     """(nesting depth, node count with aliases expanded) of a composed node graph.
 
     Iterative and memoised per node, so it costs the number of distinct nodes;
-    raises :class:`BoundError` past either limit or on a recursive alias."""
+    raises :class:`BoundError` past the depth limit, when aliases add more than
+    :data:`MAX_ALIAS_NODES` nodes to the document, or on a recursive alias."""
     import yaml
 
     size: dict[int, int] = {}
@@ -63,9 +64,10 @@ def measure(node: Any) -> tuple[int, int]:
             deep = 1 + max((depth[id(c)] for c in children), default=0)
             if deep > MAX_DEPTH:
                 raise BoundError(f"nesting deeper than {MAX_DEPTH} levels")
-            if total > MAX_ALIAS_NODES:
-                raise BoundError(f"alias expansion exceeds {MAX_ALIAS_NODES} nodes")
             size[key], depth[key] = total, deep
+            # nodes added by expanding aliases, beyond the distinct nodes seen so far
+            if total - len(size) > MAX_ALIAS_NODES:
+                raise BoundError(f"alias expansion exceeds {MAX_ALIAS_NODES} nodes")
             continue
         if key in size:
             continue
@@ -90,11 +92,39 @@ def _children(node: Any) -> list[Any]:
     return []
 
 
+def _rough_nodes(text: str) -> int:
+    """More than the number of nodes in any realistic text: every node but the first
+    follows one of these separators (deeper nesting without one is bounded by depth)."""
+    return sum(text.count(mark) for mark in (",", "\n", ": ", "- ", "[", "{", "?"))
+
+
+def _count_nodes(text: str, loader_class: Any) -> None:
+    """Stream the parser's events, stopping past :data:`MAX_NODES` (raises BoundError);
+    a syntax error is left for the composer to report."""
+    import yaml
+
+    counted = 0
+    loader = loader_class(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.NodeEvent, yaml.CollectionStartEvent)):
+                counted += 1
+                if counted > MAX_NODES:
+                    raise BoundError(f"more than {MAX_NODES} YAML nodes, too many to check")
+    except yaml.YAMLError:
+        return
+    finally:
+        loader.dispose()
+
+
 def compose(text: str) -> list[Any]:
     """Every document's node graph, each within the bounds (raises YAMLError or BoundError)."""
     global _LOADER
     if _LOADER is None:
         _LOADER = _loader()
+    if _rough_nodes(text) > MAX_NODES:
+        _count_nodes(text, _LOADER)
     loader = _LOADER(text)
     try:
         nodes = []

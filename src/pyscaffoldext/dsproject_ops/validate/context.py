@@ -141,7 +141,9 @@ class Context(Repository):
         return [
             p
             for p in self.files
-            if p.startswith(".github/workflows/") and p.endswith((".yml", ".yaml"))
+            if p.startswith(".github/workflows/")
+            and p.endswith((".yml", ".yaml"))
+            and self.inside(p)
         ]
 
     @cached_property
@@ -152,4 +154,5 @@ class Context(Repository):
             if p.rsplit("/", 1)[-1] == "Dockerfile"
             or p.endswith(".Dockerfile")
             or p.rsplit("/", 1)[-1].startswith("Dockerfile.")
+            if self.inside(p)
         ]

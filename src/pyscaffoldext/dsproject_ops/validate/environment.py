@@ -6,16 +6,12 @@ import re
 from typing import Any, ClassVar, Iterable, Iterator, NamedTuple
 
 from ..repository import conda as condaspec
+from ..repository import requirements as pip
 from .context import Context
 from .registry import Check, Issue
 
 ENV = "environment.yml"
 _TOP_KEYS = {"name", "channels", "dependencies", "prefix", "variables", "category"}
-_PIP_REQ = re.compile(
-    r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[A-Za-z0-9_.,\s-]*\])?\s*"
-    r"(?P<spec>(?:(?:===|==|!=|>=|<=|~=|>|<)\s*[A-Za-z0-9_.*+!-]+\s*,?\s*)*)"
-    r"(?:;.*)?$"
-)
 # Where a PyPI distribution has another name on conda-forge.
 CONDA_NAMES = {"torch": "pytorch", "tables": "pytables", "msgpack": "msgpack-python"}
 _PY_VERSION = re.compile(r"(\d+)\.(\d+)")
@@ -26,6 +22,14 @@ class Dep(NamedTuple):
     spec: str
     line: int | None
     pip: bool
+
+
+def _pip(text: str) -> tuple[str, str] | None:
+    """(name as written, version specifier) of a pip requirement without a marker."""
+    req = pip.parse(text.strip())
+    if req.error or req.url:
+        return None
+    return req.written_name, req.specifier
 
 
 def normalise(name: str) -> str:
@@ -79,9 +83,9 @@ def runtime_requirements(ctx: Context) -> list[tuple[str, str, int | None, str]]
 def _add(
     out: list[tuple[str, str, int | None, str]], item: str, line: int | None, file: str
 ) -> None:
-    match = _PIP_REQ.match(item.strip())
-    if match and ";" not in item:
-        out.append((match.group("name"), match.group("spec").replace(" ", ""), line, file))
+    found = _pip(item)
+    if found and ";" not in item:
+        out.append((found[0], found[1], line, file))
 
 
 class _EnvCheck(Check):
@@ -175,7 +179,7 @@ class ValidSpecs(_EnvCheck):
                 text = dep.spec.strip()
                 if text.startswith(("-", ".", "/")) or "://" in text or text.startswith("git+"):
                     continue
-                if not _PIP_REQ.match(text):
+                if _pip(text) is None:
                     yield Issue(
                         f"pip requirement {text!r} is not valid (name[extras]==version)",
                         ENV,
@@ -299,11 +303,9 @@ class RuntimeDepsInEnvironment(_EnvCheck):
         env: dict[str, Dep] = {}
         for dep in env_deps(ctx):
             if dep.pip:
-                match = _PIP_REQ.match(dep.spec.strip())
-                if match:
-                    env[normalise(match.group("name"))] = Dep(
-                        match.group("name"), match.group("spec").replace(" ", ""), dep.line, True
-                    )
+                found_pip = _pip(dep.spec)
+                if found_pip:
+                    env[normalise(found_pip[0])] = Dep(found_pip[0], found_pip[1], dep.line, True)
             else:
                 try:
                     parsed = condaspec.parse(dep.spec)

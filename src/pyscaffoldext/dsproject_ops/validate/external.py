@@ -104,7 +104,8 @@ class GitlabCiLocal(Check):
     tool = "gitlab-ci-local"
 
     def applies(self, ctx: Context) -> bool:
-        return ctx.is_file(".gitlab-ci.yml")
+        # never hand a tool a file behind a symlink out of the repository
+        return ctx.is_file(".gitlab-ci.yml") and ctx.inside(".gitlab-ci.yml")
 
     def run(self, ctx: Context) -> Iterable[Issue]:
         import shutil
@@ -132,7 +133,7 @@ class DvcDag(Check):
     tool = "dvc"
 
     def applies(self, ctx: Context) -> bool:
-        return ctx.is_file("dvc.yaml")
+        return ctx.is_file("dvc.yaml") and ctx.inside("dvc.yaml")
 
     def run(self, ctx: Context) -> Iterable[Issue]:
         import shutil

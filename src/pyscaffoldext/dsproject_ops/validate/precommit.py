@@ -8,13 +8,13 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..repository import requirements
 from .context import Context
 from .registry import Check, Issue
 
 CONFIG = ".pre-commit-config.yaml"
 _VERSION = re.compile(r"^v?\d+(?:\.\d+)*(?:[.\-+]?[A-Za-z0-9.]+)*$")
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
-_PINNED = re.compile(r"^[A-Za-z0-9_.\-\[\],]+\s*(?:===?)\s*[^\s,;]+$")
 
 
 def _config(ctx: Context) -> dict[str, Any]:
@@ -194,7 +194,8 @@ class PinnedHookDependencies(_HasConfig):
                 if not isinstance(hook, dict) or hook.get("language") != "python":
                     continue
                 for d_index, dep in enumerate(hook.get("additional_dependencies") or []):
-                    if not _PINNED.match(str(dep).strip()):
+                    req = requirements.parse(str(dep).strip())
+                    if req.error or req.marker or req.pinned is None:
                         path = (
                             "repos",
                             r_index,

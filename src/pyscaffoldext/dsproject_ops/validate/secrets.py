@@ -1,4 +1,5 @@
-"""secrets: no credentials in tracked files."""
+"""secrets: no credentials in tracked files, nor in untracked files that are not
+ignored (the next ``git add -A`` would commit them)."""
 
 from __future__ import annotations
 
@@ -69,13 +70,23 @@ SECRET_FILES = (
 )
 
 
-def _scan(ctx: Context) -> Iterator[tuple[str, str]]:
-    for rel in ctx.files:
+# Untracked files scanned at most: a forgotten, unignored virtual environment must
+# not make validate read the world (each file is also size-limited by the model).
+MAX_UNTRACKED = 5000
+UNTRACKED = " (untracked: the next `git add -A` would commit it)"
+
+
+def _scan(ctx: Context) -> Iterator[tuple[str, str, str]]:
+    """(path, text, note) of every file to scan: tracked, then untracked and not
+    ignored. A file behind a symlink out of the repository is never read."""
+    tracked = set(ctx.files)
+    untracked = [p for p in ctx.untracked if p not in tracked][:MAX_UNTRACKED]
+    for rel, note in [(p, "") for p in ctx.files] + [(p, UNTRACKED) for p in untracked]:
         if rel.endswith((".ipynb", ".lock")) or rel.startswith("tests/data/"):
             continue
         text = ctx.text(rel)
         if text is not None:
-            yield rel, text
+            yield rel, text, note
 
 
 def _pos(text: str, offset: int) -> tuple[int, int]:
@@ -83,7 +94,8 @@ def _pos(text: str, offset: int) -> tuple[int, int]:
 
 
 class PasswordInUrl(Check):
-    """No URL in a tracked file carries a password (``scheme://user:secret@host``).
+    """No URL in a tracked file, or an untracked one that is not ignored, carries a
+    password (``scheme://user:secret@host``).
 
     Anyone who can read the repository, its forks and its history can use it. Remove
     it, rotate it, and take it from the environment or a git-ignored file.
@@ -94,7 +106,7 @@ class PasswordInUrl(Check):
     summary = "no passwords in URLs"
 
     def run(self, ctx: Context) -> Iterable[Issue]:
-        for rel, text in _scan(ctx):
+        for rel, text, note in _scan(ctx):
             if "://" not in text:
                 continue
             for match in _URL_PASSWORD.finditer(text):
@@ -104,7 +116,7 @@ class PasswordInUrl(Check):
                 line, col = _pos(text, match.start())
                 yield Issue(
                     "a URL with a password: remove the password, rotate it, and read it "
-                    "from the environment or a git-ignored file",
+                    "from the environment or a git-ignored file" + note,
                     rel,
                     line,
                     col,
@@ -113,7 +125,8 @@ class PasswordInUrl(Check):
 
 class CloudKeysAndTokens(Check):
     """No cloud keys or access tokens (AWS access keys, GitHub/GitLab/Slack tokens,
-    Google API keys, private keys) in tracked files.
+    Google API keys, private keys) in tracked files, nor in untracked files that are
+    not ignored (the next ``git add -A`` would commit them).
 
     Rotate the key, then remove it; CI variables or a secret store hold it instead.
     """
@@ -123,7 +136,7 @@ class CloudKeysAndTokens(Check):
     summary = "no cloud keys or tokens"
 
     def run(self, ctx: Context) -> Iterable[Issue]:
-        for rel, text in _scan(ctx):
+        for rel, text, note in _scan(ctx):
             for name, hints in _HINTS.items():
                 if not any(hint in text for hint in hints):
                     continue
@@ -131,21 +144,26 @@ class CloudKeysAndTokens(Check):
                 for match in re.finditer(regex, text):
                     line, col = _pos(text, match.start())
                     yield Issue(
-                        f"{what} in a tracked file: rotate it and remove it", rel, line, col
+                        f"{what} in a {'tracked' if not note else 'new'} file: rotate it and "
+                        f"remove it{note}",
+                        rel,
+                        line,
+                        col,
                     )
 
 
 class PasswordAssignments(Check):
     """Configuration files (``*.cfg``, ``*.yml``, ``*.toml``, ``*.env``, ...) assign no
     literal value to keys named like ``password``, ``secret``, ``token`` or
-    ``api_key``; references such as ``${VAR}`` or ``$CI_JOB_TOKEN`` are fine."""
+    ``api_key``; references such as ``${VAR}`` or ``$CI_JOB_TOKEN`` are fine.
+    Untracked files that are not ignored are scanned too."""
 
     code = "SEC003"
     family = "secrets"
     summary = "no literal passwords in configuration files"
 
     def run(self, ctx: Context) -> Iterable[Issue]:
-        for rel, text in _scan(ctx):
+        for rel, text, note in _scan(ctx):
             if not rel.endswith(_CONFIG_SUFFIXES) or not _HINT.search(text):
                 continue
             for match in _ASSIGNMENT.finditer(text):
@@ -159,7 +177,7 @@ class PasswordAssignments(Check):
                 line, col = _pos(text, match.start("key"))
                 yield Issue(
                     f"{match.group('key')} has a literal value: take it from the "
-                    "environment or a git-ignored file",
+                    f"environment or a git-ignored file{note}",
                     rel,
                     line,
                     col,

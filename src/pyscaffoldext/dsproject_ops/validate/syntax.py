@@ -31,8 +31,11 @@ class _Parses(Check):
 class YamlParses(_Parses):
     """YAML files (``*.yml``, ``*.yaml``, ``*.dvc``, ``dvc.lock``) parse.
 
-    The message and position come from the YAML parser. Checks that need the file
-    (CI, DVC, pre-commit, environment) are skipped until it parses.
+    The message and position come from the YAML parser. A file that is too large
+    (over 1 MB), not UTF-8, behind a symlink out of the repository, nested deeper than
+    100 levels or whose aliases expand past 100,000 nodes is "not checked", with that
+    reason. Checks that need the file (CI, DVC, pre-commit, environment) are skipped
+    until it parses.
     """
 
     code = "SYN001"
