@@ -35,7 +35,6 @@ class Item:
     group: bool = False
 
 
-Parser = Callable[[str], list[Item]]
 SubMerge = Callable[[Optional[Item], Item, Item, Labels], tuple[list[str], int]]
 
 
@@ -86,18 +85,6 @@ def leaf_conflict(
     base: Item | None, ours: Item, theirs: Item, labels: Labels
 ) -> tuple[list[str], int]:
     return conflict_block(ours.lines, base.lines if base else [], theirs.lines, labels), 1
-
-
-def line_submerge(
-    base: Item | None, ours: Item, theirs: Item, labels: Labels
-) -> tuple[list[str], int]:
-    done = merge(
-        "".join(base.lines) if base else "", "".join(ours.lines), "".join(theirs.lines), labels
-    )
-    return _lines(done.text), done.conflicts
-
-
-# --- the engine ---------------------------------------------------------------------
 
 
 def _unique(items: list[Item]) -> list[Item]:
