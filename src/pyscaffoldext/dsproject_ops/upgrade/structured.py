@@ -277,6 +277,10 @@ def _tree_merge(
         theirs_side, _, _ = run("theirs")
     except (YamlUnmergeable, IniUnmergeable):
         return None
+    except Exception:  # noqa: BLE001 - an input the tree engines do not handle
+        # (exotic YAML: merge keys, complex keys; INI the editor cannot place): the
+        # line merge takes over, and its result is parsed like any other.
+        return None
     done = merge(base_side, text, theirs_side, labels)
     if not done.conflicts:
         return whole_file_conflict(base, ours, theirs, labels, tuple(notes))
