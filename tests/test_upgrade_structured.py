@@ -208,6 +208,17 @@ def test_setup_cfg_requirements_merge_by_package_name(tree: dict[str, str]) -> N
     assert "    rich==14.0\n" in text
 
 
+def test_dvc_config_keeps_its_indented_options(tree: dict[str, str]) -> None:
+    theirs = tree[".dvc/config"]
+    base = theirs.replace("analytics = false", "analytics = true")
+    ours = base.replace("    remote = default\n", "    remote = default\n    autostage = true\n")
+    change = classify(".dvc/config", base, ours, theirs, LABELS)
+    assert change.kind == MERGED, change
+    text = change.text or ""
+    assert "    analytics = false\n" in text and "    autostage = true\n" in text
+    assert all(line[:1] in ("", " ", "[") for line in text.splitlines()), text
+
+
 # --- .gitignore and DVC pointer files ------------------------------------------------
 
 

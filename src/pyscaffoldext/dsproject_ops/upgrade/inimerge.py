@@ -11,6 +11,7 @@ a conflict, resolved to ``side`` (the caller runs each side and line-merges them
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .parsecheck import same_meaning
@@ -168,7 +169,45 @@ def merge_ini(base: str, ours: str, theirs: str, side: str) -> tuple[str, TreeMe
         previous = name
     if not state.changed:
         return ours, state
-    return str(o_cfg), state
+    return _reindent(str(o_cfg), ours), state
+
+
+_HEADER = re.compile(r"^\s*\[(.+)\]\s*$")
+
+
+def _option_indents(text: str) -> dict[str, str]:
+    """``{section: indentation}`` of sections whose options are indented (DVC writes
+    ``.dvc/config`` so)."""
+    found: dict[str, str] = {}
+    section: str | None = None
+    for line in text.splitlines():
+        header = _HEADER.match(line)
+        if header:
+            section = header.group(1).strip()
+            continue
+        if section is None or section in found or not line.strip():
+            continue
+        if not line.lstrip().startswith(("#", ";")):
+            found[section] = line[: len(line) - len(line.lstrip())]
+    return {k: v for k, v in found.items() if v}
+
+
+def _reindent(text: str, ours: str) -> str:
+    """configupdater writes a changed or added option at column 0: indent it as the
+    user's section indents its options."""
+    indents = _option_indents(ours)
+    if not indents:
+        return text
+    out = []
+    indent = ""
+    for line in text.splitlines(keepends=True):
+        header = _HEADER.match(line)
+        if header:
+            indent = indents.get(header.group(1).strip(), "")
+        elif indent and line.strip() and not line[:1].isspace() and line[:1] not in "#;":
+            line = indent + line
+        out.append(line)
+    return "".join(out)
 
 
 def _data_of(section: Any) -> dict[str, list[str]]:
