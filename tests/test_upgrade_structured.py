@@ -378,3 +378,23 @@ def test_conflicts_resolved_to_either_side_parse(old_template: OldTemplate, tmp_
             fx.git(repo, "checkout", f"--{side}", "--", rel)
             assert parse_error(rel, (repo / rel).read_text(encoding="utf-8")) is None
         fx.git(repo, "checkout", "-m", "--", rel)  # back to the conflicted merge
+
+
+def test_a_real_upgrade_keeps_dvc_pointers_trackable(
+    old_template: OldTemplate, tmp_path: Path
+) -> None:
+    """The team ignores all of data/ with ``/data/``; after `dsops upgrade` git itself
+    (in the upgraded repository) says a `dvc add` pointer file is not ignored."""
+    repo = fx.make_old_repo(old_template, tmp_path / "demo")
+    ignore = repo / ".gitignore"
+    ignore.write_text(ignore.read_text(encoding="utf-8") + "/data/\n", encoding="utf-8")
+    fx.commit_all(repo)
+    done = fx.dsops(old_template, repo)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "/data/ rewritten to /data/**" in done.stdout
+    (repo / "data" / "raw" / "sensors.csv").write_text("a\n1\n", encoding="utf-8")
+    (repo / "data" / "raw" / "sensors.csv.dvc").write_text("outs: []\n", encoding="utf-8")
+    assert _git(repo, "check-ignore", "-q", "data/raw/sensors.csv.dvc").returncode == 1
+    assert _git(repo, "check-ignore", "-q", "data/raw/sensors.csv").returncode == 0
+    status = _git(repo, "status", "--porcelain", "--untracked-files=all").stdout
+    assert "?? data/raw/sensors.csv.dvc" in status and "sensors.csv\n" not in status
