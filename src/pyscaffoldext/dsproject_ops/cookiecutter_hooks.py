@@ -45,7 +45,8 @@ def pre_gen(context: Mapping[str, Any]) -> int:
 
 
 def post_gen(context: Mapping[str, Any], project_dir: Path) -> int:
-    """Drop the files ``_features`` leaves out, then make putup's single commit."""
+    """Drop the files ``_features`` leaves out, make putup's single commit, and print
+    putup's next steps."""
     from .render import wanted_paths
     from .writer import commit_generated
 
@@ -60,6 +61,9 @@ def post_gen(context: Mapping[str, Any], project_dir: Path) -> int:
     except DsopsError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1
+    from .onboarding.next_steps import text
+
+    print(text(answers, project_dir.name))  # the same next steps putup prints
     return 0
 
 

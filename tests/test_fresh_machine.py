@@ -1,0 +1,56 @@
+"""A newcomer's first commands leave the checkout clean, and the second front-end
+(cookiecutter) comes with the package and ends, like putup, with the next steps."""
+
+from __future__ import annotations
+
+import configparser
+from importlib.metadata import requires
+from pathlib import Path
+from typing import Callable
+
+from conftest import BIN, ROOT, run
+
+
+def test_the_readme_demo_and_its_dvc_remote_are_ignored_in_the_checkout(
+    generate: Callable[..., Path],
+) -> None:
+    """`putup --dsproject-ops demo` in the checkout, then `dvc push`: both folders it
+    makes (the repository and its default remote beside it) are git-ignored here."""
+    repo = generate()  # the README's command, generated elsewhere to read its remote
+    dvc = configparser.ConfigParser()
+    dvc.read(repo / ".dvc" / "config", encoding="utf-8")
+    url = dvc["'remote \"default\"'"]["url"]
+    in_checkout = (ROOT / "demo" / ".dvc" / url).resolve()  # DVC resolves from .dvc/
+    assert in_checkout.parent == ROOT, in_checkout
+    for path in (ROOT / "demo" / "README.md", in_checkout / "files" / "md5" / "ab" / "cd"):
+        rel = path.relative_to(ROOT).as_posix()
+        done = run(["git", "check-ignore", "-q", "--no-index", rel], cwd=ROOT, check=False)
+        assert done.returncode == 0, f"{rel} is not ignored by the checkout's .gitignore"
+
+
+def test_cookiecutter_is_a_dependency_of_the_package() -> None:
+    needed = [
+        r.split(";")[0].replace(" ", "") for r in requires("pyscaffoldext-dsproject-ops") or []
+    ]
+    assert any(r.startswith("cookiecutter") for r in needed), needed
+
+
+def test_cookiecutter_prints_the_next_steps(tmp_path: Path) -> None:
+    config = tmp_path / "cc.yaml"
+    config.write_text(f"replay_dir: {tmp_path / 'replay'}\n", encoding="utf-8")
+    done = run(
+        [
+            BIN / "cookiecutter",
+            "--no-input",
+            "--config-file",
+            config,
+            ROOT / "templates",
+            "-o",
+            tmp_path,
+            "project_name=churn",
+        ],
+        cwd=tmp_path,
+    )
+    assert "Created churn. Next steps:" in done.stdout, done.stdout
+    assert "dvc repro" in done.stdout and "dsops doctor" in done.stdout
+    assert run(["git", "status", "--porcelain"], cwd=tmp_path / "churn").stdout == ""
