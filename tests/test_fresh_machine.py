@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import configparser
+import json
+import shutil
 from importlib.metadata import requires
 from pathlib import Path
 from typing import Callable
@@ -54,3 +56,39 @@ def test_cookiecutter_prints_the_next_steps(tmp_path: Path) -> None:
     assert "Created churn. Next steps:" in done.stdout, done.stdout
     assert "dvc repro" in done.stdout and "dsops doctor" in done.stdout
     assert run(["git", "status", "--porcelain"], cwd=tmp_path / "churn").stdout == ""
+
+
+def test_a_bad_cookiecutter_answer_is_one_line_with_the_extension(tmp_path: Path) -> None:
+    """With ``OneLineHookErrors`` in cookiecutter.json's ``_extensions`` (a copy of the
+    template here: templates/ belongs to the template's owners), a bad answer prints
+    putup's one line, exits 1 and leaves nothing; without it cookiecutter adds its own
+    12-line traceback."""
+    repo = tmp_path / "checkout"
+    shutil.copytree(ROOT / "templates", repo / "templates")
+    (repo / "src").symlink_to(ROOT / "src")  # the hooks find the package beside the template
+    spec_path = repo / "templates" / "cookiecutter.json"
+    spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    spec["_extensions"] = ["pyscaffoldext.dsproject_ops.cookiecutter_hooks.OneLineHookErrors"]
+    spec_path.write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    config = tmp_path / "cc.yaml"
+    config.write_text(f"replay_dir: {tmp_path / 'replay'}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    done = run(
+        [
+            BIN / "cookiecutter",
+            "--no-input",
+            "--config-file",
+            config,
+            repo / "templates",
+            "-o",
+            out,
+            "project_name=Bad Name!",
+        ],
+        cwd=tmp_path,
+        check=False,
+    )
+    said = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert done.returncode == 1
+    assert len(said) == 1 and said[0].startswith("ERROR: invalid project name"), said
+    assert list(out.iterdir()) == []

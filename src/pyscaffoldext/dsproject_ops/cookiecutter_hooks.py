@@ -10,13 +10,41 @@ cookiecutter installation has.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any, Mapping
 
+from jinja2.ext import Extension
+
 from .answers import Answers, build, cookiecutter_json, derive_package
 from .errors import DsopsError
+
+
+class OneLineHookErrors(Extension):
+    """A Jinja extension (cookiecutter.json ``_extensions``) that keeps a bad answer to one line.
+
+    Our hooks print putup's one-line ``ERROR: ...`` and exit 1. cookiecutter then logs
+    the failure with ``logger.exception`` (a 12-line traceback of its own code) and echoes
+    "Hook script failed". Jinja extensions are the one piece of a template cookiecutter
+    loads into its own process, before any hook runs: this one ends the run with exit 1
+    at that log record, after cookiecutter has removed the half-made project and our
+    hook has said why. A hook that crashes still shows its own traceback (its stderr).
+    """
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        hooks_logger = logging.getLogger("cookiecutter.hooks")
+        if not any(isinstance(f, _EndAtHookFailure) for f in hooks_logger.filters):
+            hooks_logger.addFilter(_EndAtHookFailure())
+
+
+class _EndAtHookFailure(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Stopping generation because") and record.exc_info:
+            raise SystemExit(1)
+        return True
 
 
 def answers_from(context: Mapping[str, Any]) -> Answers:
