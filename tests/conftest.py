@@ -54,6 +54,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         uses = set(getattr(item, "fixturenames", ()))
         if uses & SLOW_FIXTURES or item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.slow)
+            if _uses_module_fixtures(item):
+                # With `-n`, a module's expensive module-scoped fixtures (a trained
+                # pipeline, a running server) are built once: its slow tests share a
+                # worker (`--dist loadgroup`); every other test goes wherever is free.
+                item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def _uses_module_fixtures(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.values() if info is not None else ()
+    return any(d.scope in ("module", "package") for group in defs for d in group)
 
 
 def base_env(home: Path | None = None) -> dict[str, str]:
