@@ -68,9 +68,15 @@ def _npm_install(prefix: Path, spec: str) -> str | None:
         except subprocess.TimeoutExpired:
             return "npm install took over 300 s (is the npm registry reachable?)"
         if result.returncode != 0:
-            lines = [line for line in result.stderr.splitlines() if "ERR" in line]
-            last = (lines or result.stderr.strip().splitlines() or ["no output"])[-1]
-            return f"npm install exited {result.returncode} (is the registry reachable?): {last}"
+            said = [
+                line.removeprefix("npm error ").strip()
+                for line in result.stderr.splitlines()
+                if line.startswith("npm error ") and "    at " not in line
+            ]
+            # The line that says what went wrong (FetchError ..., 404 ...), not the log path.
+            why = next((line for line in said if "Error" in line or "404" in line), None)
+            why = why or (said or result.stderr.strip().splitlines() or ["no output"])[0]
+            return f"npm install exited {result.returncode} (is the registry reachable?): {why}"
         (prefix / ".installed").write_text(spec + "\n", encoding="utf-8")
     return None
 
