@@ -1,4 +1,4 @@
-"""The Jinja filters of this template, for cookiecutter (``_extensions`` in cookiecutter.json).
+"""The Jinja extensions of this template, for cookiecutter (``_extensions`` in cookiecutter.json).
 
 They live once, in the dsproject-ops package beside this template
 (pyscaffoldext.dsproject_ops.escaping), which ``putup`` uses too: both front-ends
@@ -18,4 +18,7 @@ except ImportError:  # cookiecutter installed apart from dsproject-ops: use the 
             break
     from pyscaffoldext.dsproject_ops.escaping import Escaping
 
-__all__ = ["Escaping"]
+# A bad answer ends cookiecutter with our one line, not its traceback (see the class).
+from pyscaffoldext.dsproject_ops.cookiecutter_hooks import OneLineHookErrors  # noqa: E402
+
+__all__ = ["Escaping", "OneLineHookErrors"]

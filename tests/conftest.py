@@ -21,14 +21,50 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import pytest
+from suite_tools import provide_npm_tools
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-# npm tools (gitlab-ci-local) that .ci/run installs: visible to the tests and to
-# the code they call in-process (dsops validate --external looks them up on PATH).
-NODE_BIN = ROOT / ".ci" / "node" / "node_modules" / ".bin"
-if NODE_BIN.is_dir():
-    os.environ["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+# The tools the test extras install as wheels (shellcheck, node and npm, actionlint,
+# hadolint) live beside this Python: visible to the tests and to the code they call
+# in-process (`dsops validate --external` looks them up on PATH), activated or not.
+os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+# The fast tier is `pytest -m "not slow"`. A test is slow by what it uses, so tests
+# written later are marked without a list to keep up: any test whose fixtures (direct
+# or indirect) build or run a generated project's environment, start a service or run
+# a pipeline; tests marked e2e; and tests marked slow by hand.
+SLOW_FIXTURES = frozenset(
+    {
+        "project_env",  # installs generated projects, runs their tools
+        "mlflow_server",
+        "sftp",
+        "old_template",  # builds an old template's repository to upgrade from
+    }
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    provide_npm_tools()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        if uses & SLOW_FIXTURES or item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.slow)
+            if _uses_module_fixtures(item):
+                # With `-n`, a module's expensive module-scoped fixtures (a trained
+                # pipeline, a running server) are built once: its slow tests share a
+                # worker (`--dist loadgroup`); every other test goes wherever is free.
+                item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def _uses_module_fixtures(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.values() if info is not None else ()
+    return any(d.scope in ("module", "package") for group in defs for d in group)
 
 
 def base_env(home: Path | None = None) -> dict[str, str]:

@@ -7,9 +7,11 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, run
 
 
+@pytest.mark.slow  # runs the benchmark (generation, validate, upgrade, dvc repro)
 def test_quick_benchmark_writes_a_table(tmp_path: Path) -> None:
     report = tmp_path / "benchmarks.md"
     run(

@@ -30,6 +30,7 @@ from typing import Callable
 import pytest
 import yaml
 from conftest import BIN, ProjectEnv, base_env, run
+from suite_tools import need_tool
 
 CI_OPTIONS = ("gitlab", "github", "both", "none")
 STAGES = ["lint", "test", "train", "package", "deploy"]
@@ -45,14 +46,8 @@ WORKFLOWS = {"ci.yml", "train-deliver.yml"}
 
 
 def gitlab_ci_local() -> Path:
-    """gitlab-ci-local 4.73.0: on PATH (.ci/run installs it; conftest adds its folder)."""
-    found = shutil.which("gitlab-ci-local")
-    if found:
-        return Path(found)
-    pytest.fail(
-        "gitlab-ci-local not found: run .ci/run, or "
-        "`npm install --prefix .ci/node gitlab-ci-local@4.73.0`"
-    )
+    """gitlab-ci-local 4.73.0: on PATH (the session installs it, tests/suite_tools.py)."""
+    return need_tool("gitlab-ci-local")
 
 
 def gcl(
@@ -283,6 +278,7 @@ def test_no_secret_is_written_into_the_ci_files(generate: Callable[..., Path]) -
 def test_gitlab_lint_and_test_jobs_pass_in_the_shell_executor(
     generate: Callable[..., Path], copy_repo: Callable[[Path], Path], project_env: ProjectEnv
 ) -> None:
+    need_tool("rsync")
     repo = copy_repo(generate("--ci", "gitlab"))
     # The jobs' `python` is the shared project environment; the hook environments
     # are the ones pre-commit already built in the user's cache.
@@ -318,7 +314,7 @@ def test_actionlint_reports_nothing(
 ) -> None:
     repo = generate(*options)
     # actionlint checks the `run:` scripts only when ShellCheck is there.
-    assert shutil.which("shellcheck"), "shellcheck not found: apt-get install shellcheck"
+    need_tool("shellcheck")
     done = run([BIN / "actionlint", "-no-color"], cwd=repo, check=False)
     assert (done.returncode, done.stdout + done.stderr) == (0, "")
     workflows = {

@@ -14,6 +14,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -87,19 +88,31 @@ def checkout(prepared: Checkout, project_env: ProjectEnv) -> Iterator[Checkout]:
     yield prepared
 
 
-def read_only(path: Path) -> list[str]:
-    """A command prefix that runs a command with ``path`` really read-only.
+AS_ROOT = os.geteuid() == 0
 
-    As root, permissions stop nothing, so the folder is bind-mounted read-only in a
-    private mount namespace (the rest of the machine never sees it)."""
+
+def read_only(path: Path) -> list[str]:
+    """A command prefix that runs a command with ``path`` on a read-only file system.
+
+    Permissions stop nothing for root, so as root the folder is bind-mounted
+    read-only in a private mount namespace (the rest of the machine never sees it)."""
+    if shutil.which("unshare") is None:
+        pytest.fail("unshare not found: install util-linux", pytrace=False)
     script = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
     return ["unshare", "-m", "sh", "-c", script, "sh", str(path)]
 
 
-needs_root = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("unshare") is None,
-    reason="a read-only mount needs root (chmod would not stop root either)",
-)
+@contextmanager
+def without_write_permission(*paths: Path) -> Iterator[None]:
+    """The paths' write bits taken away for the block (what stops a non-root user)."""
+    modes = {path: path.stat().st_mode for path in paths}
+    try:
+        for path, mode in modes.items():
+            path.chmod(mode & ~0o222)
+        yield
+    finally:
+        for path, mode in modes.items():
+            path.chmod(mode)
 
 
 def test_doctor_passes_when_everything_is_in_place(checkout: Checkout) -> None:
@@ -160,30 +173,50 @@ def test_doctor_finds_a_remote_folder_that_does_not_exist(checkout: Checkout) ->
     assert checkout.doctor().returncode == 0
 
 
-@needs_root
 def test_doctor_finds_a_remote_folder_that_is_not_writable(checkout: Checkout) -> None:
-    done = checkout.doctor(*read_only(checkout.remote))
-    assert done.returncode == 1 and statuses(done.stdout)["DVC remote"] == "missing"
-    assert "read-only" in done.stdout
-    assert fix_for(done.stdout, "DVC remote").startswith("dvc remote modify default url ")
+    if AS_ROOT:  # a read-only file system: the fix is a remote elsewhere
+        done = checkout.doctor(*read_only(checkout.remote))
+        assert done.returncode == 1 and statuses(done.stdout)["DVC remote"] == "missing"
+        assert "read-only" in done.stdout
+        assert fix_for(done.stdout, "DVC remote").startswith("dvc remote modify default url ")
+        return
+    with without_write_permission(checkout.remote):  # no permission: the fix gives it
+        done = checkout.doctor()
+        assert done.returncode == 1 and statuses(done.stdout)["DVC remote"] == "missing"
+        assert "not writable" in done.stdout
+        fix = fix_for(done.stdout, "DVC remote")
+        assert fix == f"chmod u+w {shlex.quote(str(checkout.remote))}"
+        run(["sh", "-c", fix], cwd=checkout.repo, env=checkout.env)
+        assert checkout.doctor().returncode == 0
 
 
-@needs_root
 def test_doctor_finds_a_read_only_tracking_store(checkout: Checkout) -> None:
     store = checkout.repo / "mlflow.db"
     sqlite3.connect(store).close()
     # The store really is read-only there: SQLite cannot write to it.
     write = "import sqlite3, sys; " "sqlite3.connect(sys.argv[1]).execute('create table t (x int)')"
-    tried = run(
-        [*read_only(checkout.repo), BIN / "python", "-c", write, store],
-        env=checkout.env,
-        check=False,
-    )
-    assert tried.returncode != 0 and "readonly database" in tried.stderr
-    done = checkout.doctor(*read_only(checkout.repo))
-    assert done.returncode == 1 and statuses(done.stdout)["MLflow store"] == "missing"
-    assert "read-only" in done.stdout
-    assert fix_for(done.stdout, "MLflow store").startswith("export MLFLOW_TRACKING_URI=")
+    if AS_ROOT:  # a read-only file system: the fix is a store elsewhere
+        tried = run(
+            [*read_only(checkout.repo), BIN / "python", "-c", write, store],
+            env=checkout.env,
+            check=False,
+        )
+        assert tried.returncode != 0 and "readonly database" in tried.stderr
+        done = checkout.doctor(*read_only(checkout.repo))
+        assert done.returncode == 1 and statuses(done.stdout)["MLflow store"] == "missing"
+        assert "read-only" in done.stdout
+        assert fix_for(done.stdout, "MLflow store").startswith("export MLFLOW_TRACKING_URI=")
+        return
+    with without_write_permission(store):  # no permission: the fix gives it
+        tried = run([BIN / "python", "-c", write, store], env=checkout.env, check=False)
+        assert tried.returncode != 0 and "readonly database" in tried.stderr
+        done = checkout.doctor()
+        assert done.returncode == 1 and statuses(done.stdout)["MLflow store"] == "missing"
+        assert "read-only" in done.stdout
+        fix = fix_for(done.stdout, "MLflow store")
+        assert fix == f"chmod u+w {shlex.quote(str(store))}"
+        run(["sh", "-c", fix], cwd=checkout.repo, env=checkout.env)
+        assert checkout.doctor().returncode == 0
 
 
 def test_doctor_finds_a_tracking_server_that_does_not_answer(checkout: Checkout) -> None:

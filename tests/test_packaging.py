@@ -6,6 +6,7 @@ import venv
 import zipfile
 from pathlib import Path
 
+import pytest
 from conftest import BIN, ROOT, base_env, run
 
 from pyscaffoldext.dsproject_ops.answers import build
@@ -17,6 +18,7 @@ def test_editable_install_finds_the_checkout_templates() -> None:
     assert template_root() == ROOT / "templates"
 
 
+@pytest.mark.slow  # builds the wheel and installs it into a new environment
 def test_wheel_ships_templates_and_generates_from_them(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     run([BIN / "python", "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, ROOT], cwd=tmp_path)

@@ -13,17 +13,14 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -31,6 +28,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import yaml
 from conftest import BIN, ProjectEnv, base_env, putup, run
+from sftp_server import SftpServer, sftp_server
 
 pytestmark = pytest.mark.e2e
 
@@ -413,94 +411,9 @@ def test_push_delete_pull_restores_identical_outputs(
     assert any(p.is_file() for p in remote.rglob("*"))
 
 
-@dataclass(frozen=True)
-class SftpServer:
-    user: str
-    password: str
-    port: int
-    chroot: Path
-
-
-SSHD_CONFIG = """\
-ListenAddress 127.0.0.1
-Port {port}
-HostKey {host_key}
-PidFile {folder}/sshd.pid
-AuthorizedKeysFile none
-PubkeyAuthentication no
-PasswordAuthentication yes
-KbdInteractiveAuthentication no
-UsePAM no
-PermitRootLogin no
-AllowUsers {user}
-Subsystem sftp internal-sftp
-Match User {user}
-    ChrootDirectory {chroot}
-    ForceCommand internal-sftp
-    AllowTcpForwarding no
-    X11Forwarding no
-"""
-
-
-@contextmanager
-def sftp_server(folder: Path) -> Iterator[SftpServer]:
-    """A company-like SFTP server: OpenSSH on 127.0.0.1, a password-only user
-    locked into a chroot with nothing but SFTP. Needs root (useradd, sshd)."""
-    if os.geteuid() != 0 or not Path("/usr/sbin/sshd").exists():
-        pytest.fail("the SFTP test needs root and openssh-server (.ci/run installs it)")
-    folder.mkdir(parents=True)
-    user = f"dsops{secrets.token_hex(4)}"
-    # Characters that need percent-encoding in the URL and quoting in DVC's config.
-    password = secrets.token_urlsafe(12) + "#,:%"
-    # sshd wants every component of the chroot root-owned and writable by no one
-    # else: /tmp is world-writable, so the chroot lives under /srv.
-    chroot = Path(tempfile.mkdtemp(prefix="dsops-sftp-", dir="/srv"))
-    os.chmod(chroot, 0o755)
-    proc: subprocess.Popen[bytes] | None = None
-    run(["useradd", "--no-create-home", "--home-dir", "/", "--shell", "/usr/sbin/nologin", user])
-    try:
-        run(["chpasswd"], input=f"{user}:{password}\n")
-        (chroot / "store").mkdir()
-        shutil.chown(chroot / "store", user, user)
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", folder / "host_key"])
-        port = free_port()
-        config = folder / "sshd_config"
-        config.write_text(
-            SSHD_CONFIG.format(
-                port=port, host_key=folder / "host_key", folder=folder, user=user, chroot=chroot
-            )
-        )
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation
-        run(["/usr/sbin/sshd", "-t", "-f", config])
-        log = folder / "sshd.log"
-        proc = subprocess.Popen(
-            ["/usr/sbin/sshd", "-f", str(config), "-D", "-E", str(log)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"sshd exited: {log.read_text() if log.exists() else ''}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("sshd does not listen")
-                time.sleep(0.2)
-        yield SftpServer(user, password, port, chroot)
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=30)
-        subprocess.run(["userdel", user], capture_output=True)
-        shutil.rmtree(chroot, ignore_errors=True)
-
-
 @pytest.fixture()
 def sftp(tmp_path: Path) -> Iterator[SftpServer]:
-    with sftp_server(tmp_path / "sshd") as server:
+    with sftp_server(tmp_path / "sftp-server") as server:
         yield server
 
 

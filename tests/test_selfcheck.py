@@ -7,6 +7,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import BIN, ROOT, run
 
@@ -58,6 +59,7 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert command in (ROOT / ".ci" / "run").read_text()
 
 
+@pytest.mark.slow  # builds the hooks' environments the first time
 def test_own_pre_commit_hooks_pass_on_this_repository(tmp_path: Path) -> None:
     # Run on a snapshot of the tracked and new files, so the hooks cannot touch the checkout.
     files = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT)

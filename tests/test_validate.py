@@ -56,6 +56,7 @@ def git_commit_all(repo: Path) -> None:
 
 
 # -- acceptance 1: the matrix ---------------------------------------------------------------
+@pytest.mark.slow  # runs every external tool on each repository of the matrix
 @pytest.mark.parametrize("options", MATRIX, ids=lambda o: " ".join(o) or "defaults")
 def test_generated_repositories_validate_clean_with_external_tools(
     generate: Callable[..., Path], options: tuple[str, ...]

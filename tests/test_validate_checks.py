@@ -438,7 +438,11 @@ def add_ignore(repo: Path, code: str, reason: str) -> None:
         append(repo, "pyproject.toml", f'\n[tool.dsops.validate.ignore]\n{code} = "{reason}"\n')
 
 
-@pytest.mark.parametrize("code,breakage", TABLE, ids=[c for c, _ in TABLE])
+@pytest.mark.parametrize(
+    "code,breakage",
+    # The EXT rows run the external tools (gitlab-ci-local, dvc, ...): slow tier.
+    [pytest.param(c, b, id=c, marks=[pytest.mark.slow] * c.startswith("EXT")) for c, b in TABLE],
+)
 def test_each_breakage_gives_its_code_at_its_place_and_an_ignore_silences_it(
     generate: Callable[..., Path],
     copy_repo: Callable[[Path], Path],

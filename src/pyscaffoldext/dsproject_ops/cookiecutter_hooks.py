@@ -10,14 +10,42 @@ cookiecutter installation has.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any, Mapping
 
+from jinja2.ext import Extension
+
 from .answers import Answers, build, derive_package
 from .errors import DsopsError
 from .spec import load
+
+
+class OneLineHookErrors(Extension):
+    """A Jinja extension (cookiecutter.json ``_extensions``) that keeps a bad answer to one line.
+
+    Our hooks print putup's one-line ``ERROR: ...`` and exit 1. cookiecutter then logs
+    the failure with ``logger.exception`` (a 12-line traceback of its own code) and echoes
+    "Hook script failed". Jinja extensions are the one piece of a template cookiecutter
+    loads into its own process, before any hook runs: this one ends the run with exit 1
+    at that log record, after cookiecutter has removed the half-made project and our
+    hook has said why. A hook that crashes still shows its own traceback (its stderr).
+    """
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        hooks_logger = logging.getLogger("cookiecutter.hooks")
+        if not any(isinstance(f, _EndAtHookFailure) for f in hooks_logger.filters):
+            hooks_logger.addFilter(_EndAtHookFailure())
+
+
+class _EndAtHookFailure(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Stopping generation because") and record.exc_info:
+            raise SystemExit(1)
+        return True
 
 
 def answers_from(context: Mapping[str, Any]) -> Answers:
@@ -44,7 +72,8 @@ def pre_gen(context: Mapping[str, Any]) -> int:
 
 
 def post_gen(context: Mapping[str, Any], project_dir: Path) -> int:
-    """Drop the files ``_features`` leaves out, then make putup's single commit."""
+    """Drop the files ``_features`` leaves out, make putup's single commit, and print
+    putup's next steps."""
     from .render import wanted_paths
     from .writer import commit_generated
 
@@ -59,6 +88,9 @@ def post_gen(context: Mapping[str, Any], project_dir: Path) -> int:
     except DsopsError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1
+    from .onboarding.next_steps import text
+
+    print(text(answers, project_dir.name))  # the same next steps putup prints
     return 0
 
 

@@ -64,15 +64,21 @@ class DsprojectOps(Extension):  # type: ignore[misc]  # PyScaffold is untyped
             const="false",
             help="leave out the runnable predictive-maintenance example (default: include it)",
         )
+        from .flags import run_scaffold  # no "Update accomplished!" after our upgrade
+
+        parser.set_defaults(command=run_scaffold)
         return self
 
     def activate(self, pipeline: List[Action]) -> List[Action]:
         # Imported here, not at the top: every `putup` (even plain `putup x` and
         # `putup --help`) loads this module, and actions pull in jinja2.
-        from . import actions
+        from . import actions, flags
 
         # No built-in extension is needed: the template tree owns every file, so the
         # CLI and pyscaffold.api.create_project(extensions=[DsprojectOps()]) agree.
+        # PyScaffold's own flags (--namespace, --pre-commit, ...): explained or refused
+        # first, and their actions never run (flags.py).
+        pipeline = [flags.check_flags, *flags.without_taken_over(pipeline)]
         pipeline = self.unregister(pipeline, "pyscaffold.actions:get_default_options")
         pipeline = self.register(
             pipeline, actions.get_default_options, before="verify_options_consistency"
@@ -81,6 +87,7 @@ class DsprojectOps(Extension):  # type: ignore[misc]  # PyScaffold is untyped
         pipeline = self.register(pipeline, actions.render_structure, after="define_structure")
         pipeline = self.unregister(pipeline, "pyscaffold.actions:verify_project_dir")
         pipeline = self.register(pipeline, actions.verify_target, after="render_structure")
+        pipeline = self.register(pipeline, flags.check_force, after="verify_target")
         pipeline = self.unregister(pipeline, "pyscaffold.structure:create_structure")
         pipeline = self.unregister(pipeline, "pyscaffold.actions:init_git")
         pipeline = self.register(pipeline, actions.write_project, after="version_migration")

