@@ -59,17 +59,14 @@ def test_cookiecutter_prints_the_next_steps(tmp_path: Path) -> None:
 
 
 def test_a_bad_cookiecutter_answer_is_one_line_with_the_extension(tmp_path: Path) -> None:
-    """With ``OneLineHookErrors`` in cookiecutter.json's ``_extensions`` (a copy of the
-    template here: templates/ belongs to the template's owners), a bad answer prints
-    putup's one line, exits 1 and leaves nothing; without it cookiecutter adds its own
-    12-line traceback."""
+    """With ``OneLineHookErrors`` in cookiecutter.json's ``_extensions``, a bad answer
+    prints putup's one line, exits 1 and leaves nothing; without it cookiecutter adds its
+    own 12-line traceback. A copy of the checkout's template, as a user's clone has it."""
     repo = tmp_path / "checkout"
     shutil.copytree(ROOT / "templates", repo / "templates")
     (repo / "src").symlink_to(ROOT / "src")  # the hooks find the package beside the template
-    spec_path = repo / "templates" / "cookiecutter.json"
-    spec = json.loads(spec_path.read_text(encoding="utf-8"))
-    spec["_extensions"] = ["pyscaffoldext.dsproject_ops.cookiecutter_hooks.OneLineHookErrors"]
-    spec_path.write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    spec = json.loads((repo / "templates" / "cookiecutter.json").read_text(encoding="utf-8"))
+    assert "dsops_jinja.OneLineHookErrors" in spec["_extensions"]
     config = tmp_path / "cc.yaml"
     config.write_text(f"replay_dir: {tmp_path / 'replay'}\n", encoding="utf-8")
     out = tmp_path / "out"
