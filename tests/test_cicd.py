@@ -35,6 +35,7 @@ CI_OPTIONS = ("gitlab", "github", "both", "none")
 STAGES = ["lint", "test", "train", "package", "deploy"]
 JOBS = {
     "lint": "lint",
+    "validate": "lint",
     "test": "test",
     "train": "train",
     "package": "package",
@@ -256,6 +257,7 @@ def test_gitlab_rules_train_on_schedules_and_deliver_only_from_the_default_branc
     # A push to the default branch: training and both deployments wait for a person.
     assert when() == {
         "lint": "on_success",
+        "validate": "on_success",
         "test": "on_success",
         "train": "manual",
         "package": "on_success",
@@ -265,7 +267,11 @@ def test_gitlab_rules_train_on_schedules_and_deliver_only_from_the_default_branc
     scheduled = when("CI_PIPELINE_SOURCE=schedule")
     assert scheduled["train"] == "on_success" and scheduled["deploy-production"] == "manual"
     # A feature branch is checked, never trained or deployed.
-    assert when("CI_COMMIT_BRANCH=feature") == {"lint": "on_success", "test": "on_success"}
+    assert when("CI_COMMIT_BRANCH=feature") == {
+        "lint": "on_success",
+        "validate": "on_success",
+        "test": "on_success",
+    }
 
 
 def test_no_secret_is_written_into_the_ci_files(generate: Callable[..., Path]) -> None:

@@ -287,6 +287,10 @@ def b_dkr007(r: Path) -> Where:
     return ".dockerignore", 1
 
 
+def b_dkr008(r: Path) -> Where:
+    return "README.md", replace(r, "README.md", "docker build -t ", "docker build -t MyProj .")
+
+
 def b_git001(r: Path) -> Where:
     git_add(r, "models/model.pkl", b"weights")
     return "models/model.pkl", None
@@ -391,6 +395,7 @@ TABLE = [
     ("DKR005", b_dkr005),
     ("DKR006", b_dkr006),
     ("DKR007", b_dkr007),
+    ("DKR008", b_dkr008),
     ("GIT001", b_git001),
     ("GIT002", b_git002),
     ("SEC001", b_sec001),
