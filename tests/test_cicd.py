@@ -592,3 +592,20 @@ def test_the_train_job_retrains_and_then_the_image_command_and_host_command_serv
         typed,
         tmp_path / "host.log",
     )
+
+
+def test_a_capitalised_project_name_gets_a_valid_lowercase_image_name(
+    generate: Callable[..., Path],
+) -> None:
+    from pyscaffoldext.dsproject_ops.validate.docker import _command_images, valid_reference
+
+    repo = generate("--ci", "both", name="MyProj.Data_x")
+    seen = []
+    for rel in ("README.md", "Dockerfile", "docs/ci-cd.md"):
+        for line in (repo / rel).read_text(encoding="utf-8").splitlines():
+            seen += [(rel, image) for image in _command_images(line)]
+    assert {rel for rel, _ in seen} == {"README.md", "Dockerfile", "docs/ci-cd.md"}
+    assert {image for _, image in seen} == {"myproj-data-x"}
+    assert valid_reference("myproj-data-x") and not valid_reference("MyProj.Data_x")
+    done = run([BIN / "dsops", "validate", repo], cwd=repo, check=False)
+    assert done.returncode == 0 and "DKR008" not in done.stdout, done.stdout
