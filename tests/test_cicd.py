@@ -36,6 +36,7 @@ CI_OPTIONS = ("gitlab", "github", "both", "none")
 STAGES = ["lint", "test", "train", "package", "deploy"]
 JOBS = {
     "lint": "lint",
+    "validate": "lint",
     "test": "test",
     "train": "train",
     "package": "package",
@@ -251,6 +252,7 @@ def test_gitlab_rules_train_on_schedules_and_deliver_only_from_the_default_branc
     # A push to the default branch: training and both deployments wait for a person.
     assert when() == {
         "lint": "on_success",
+        "validate": "on_success",
         "test": "on_success",
         "train": "manual",
         "package": "on_success",
@@ -260,7 +262,11 @@ def test_gitlab_rules_train_on_schedules_and_deliver_only_from_the_default_branc
     scheduled = when("CI_PIPELINE_SOURCE=schedule")
     assert scheduled["train"] == "on_success" and scheduled["deploy-production"] == "manual"
     # A feature branch is checked, never trained or deployed.
-    assert when("CI_COMMIT_BRANCH=feature") == {"lint": "on_success", "test": "on_success"}
+    assert when("CI_COMMIT_BRANCH=feature") == {
+        "lint": "on_success",
+        "validate": "on_success",
+        "test": "on_success",
+    }
 
 
 def test_no_secret_is_written_into_the_ci_files(generate: Callable[..., Path]) -> None:
@@ -591,3 +597,20 @@ def test_the_train_job_retrains_and_then_the_image_command_and_host_command_serv
         typed,
         tmp_path / "host.log",
     )
+
+
+def test_a_capitalised_project_name_gets_a_valid_lowercase_image_name(
+    generate: Callable[..., Path],
+) -> None:
+    from pyscaffoldext.dsproject_ops.validate.docker import _command_images, valid_reference
+
+    repo = generate("--ci", "both", name="MyProj.Data_x")
+    seen = []
+    for rel in ("README.md", "Dockerfile", "docs/ci-cd.md"):
+        for line in (repo / rel).read_text(encoding="utf-8").splitlines():
+            seen += [(rel, image) for image in _command_images(line)]
+    assert {rel for rel, _ in seen} == {"README.md", "Dockerfile", "docs/ci-cd.md"}
+    assert {image for _, image in seen} == {"myproj-data-x"}
+    assert valid_reference("myproj-data-x") and not valid_reference("MyProj.Data_x")
+    done = run([BIN / "dsops", "validate", repo], cwd=repo, check=False)
+    assert done.returncode == 0 and "DKR008" not in done.stdout, done.stdout

@@ -302,6 +302,10 @@ def b_k8s003(r: Path) -> Where:
     return rel, replace(r, rel, "image: demo", lambda s: s.replace("demo", "demo-service"))
 
 
+def b_dkr008(r: Path) -> Where:
+    return "README.md", replace(r, "README.md", "docker build -t ", "docker build -t MyProj .")
+
+
 def b_git001(r: Path) -> Where:
     git_add(r, "models/model.pkl", b"weights")
     return "models/model.pkl", None
@@ -409,6 +413,7 @@ TABLE = [
     ("K8S001", b_k8s001),
     ("K8S002", b_k8s002),
     ("K8S003", b_k8s003),
+    ("DKR008", b_dkr008),
     ("GIT001", b_git001),
     ("GIT002", b_git002),
     ("SEC001", b_sec001),

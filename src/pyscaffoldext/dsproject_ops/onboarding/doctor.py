@@ -133,12 +133,11 @@ def hooks_installed(facts: Facts, environ: Env) -> Check:
     except OSError:
         installed = False
     if not installed:
-        return Check(
-            name,
-            MISSING,
-            "not installed: commits skip the style and static checks",
-            "pre-commit install",
-        )
+        fix = "pre-commit install"
+        if not _on_path("pre-commit", environ):
+            # `pre-commit install` would fail with "command not found": install it first.
+            fix = f"{_pre_commit_route(facts, environ)} && {fix}"
+        return Check(name, MISSING, "not installed: commits skip the style and static checks", fix)
     return Check(name, OK, f"installed ({len(facts.hooks)} hooks run on every commit)")
 
 
@@ -224,15 +223,7 @@ def packages(facts: Facts, environ: Env) -> Check:
     wanted = requirements(facts)
     if not wanted and not facts.packages:
         return Check(name, SKIPPED, "no environment.yml, setup.cfg pins or package to check")
-    fix = (
-        "conda env update -f environment.yml --prune"
-        if facts.has("environment.yml")
-        else (
-            "pip install -r requirements.txt"
-            if facts.has("requirements.txt")
-            else "pip install -e ."
-        )
-    )
+    fix = install_route(facts, environ)
     python = project_python(environ)
     package = facts.packages[0].replace("/", ".") if facts.packages else ""
     names = [n for n in wanted if n != "python"]
@@ -274,6 +265,48 @@ def packages(facts: Facts, environ: Env) -> Check:
         OK,
         f"{python}: {len(names)} pinned package(s) present"
         + (f", {package} installed from this checkout" if package else ""),
+    )
+
+
+def _on_path(tool: str, environ: Env) -> bool:
+    return shutil.which(tool, path=environ.get("PATH")) is not None
+
+
+def _has_conda(environ: Env) -> bool:
+    return any(_on_path(tool, environ) for tool in ("conda", "mamba", "micromamba"))
+
+
+def _testing_extra(facts: Facts) -> bool:
+    import configparser
+
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(facts.root / "setup.cfg", encoding="utf-8")
+    except configparser.Error:
+        return False
+    return parser.has_option("options.extras_require", "testing")
+
+
+def install_route(facts: Facts, environ: Env) -> str:
+    """The install command that works on this machine: conda's only where conda is."""
+    if facts.has("environment.yml") and _has_conda(environ):
+        return "conda env update -f environment.yml --prune"
+    if facts.has("requirements.txt"):
+        return "pip install -r requirements.txt"
+    if facts.has("setup.cfg") and _testing_extra(facts):
+        return 'pip install -e ".[testing]"'  # the README's pip route: tools included
+    return "pip install -e ."
+
+
+def _pre_commit_route(facts: Facts, environ: Env) -> str:
+    """How to get pre-commit itself: the pinned version where the repository pins one."""
+    if facts.has("environment.yml") and _has_conda(environ):
+        return install_route(facts, environ)
+    op, version = requirements(facts).get("pre-commit", ("", ""))
+    return (
+        f"pip install pre-commit=={version}"
+        if op in ("==", "=") and version
+        else ("pip install pre-commit")
     )
 
 

@@ -265,3 +265,89 @@ class ContextExcludes(_Docker):
                     ignore_file,
                     1 if ctx.exists(ignore_file) else None,
                 )
+
+
+# distribution/reference's grammar: lowercase path components, an optional registry
+# host (which may hold capitals and a port), an optional tag and digest.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_PATH = re.compile(
+    rf"^{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+)
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_HOST = re.compile(rf"^(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$")
+# `docker run` options that take a value (the image is the first word after them).
+_RUN_VALUES = {
+    "-p", "--publish", "-e", "--env", "--env-file", "-v", "--volume", "--mount", "-w",
+    "--workdir", "--name", "--network", "-u", "--user", "--entrypoint", "--platform",
+    "-l", "--label", "--add-host", "--cpus", "-m", "--memory", "--restart", "-h",
+    "--hostname",
+}  # fmt: skip
+
+
+def valid_reference(image: str) -> bool:
+    """Whether Docker accepts ``image`` as an image reference (≤ 255 characters)."""
+    if len(image) > 255:
+        return False
+    first, slash, rest = image.partition("/")
+    # The first part is a registry host only with a dot, a port or as localhost.
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return bool(_HOST.match(first)) and bool(_PATH.match(rest))
+    return bool(_PATH.match(image))
+
+
+def _command_images(line: str) -> Iterator[str]:
+    """Image names that ``docker build -t`` and ``docker run`` are given on a line."""
+    for match in re.finditer(r"\bdocker\s+(build|run)\b([^#`\n]*)", line):
+        words = match.group(2).split()
+        if match.group(1) == "build":
+            for i, word in enumerate(words):
+                if word in ("-t", "--tag") and i + 1 < len(words):
+                    yield words[i + 1].strip("\"'")
+                elif word.startswith(("--tag=", "-t=")):
+                    yield word.split("=", 1)[1].strip("\"'")
+            continue
+        skip = False
+        for word in words:
+            if skip:
+                skip = False
+            elif word in _RUN_VALUES:
+                skip = True
+            elif not word.startswith("-"):
+                yield word.strip("\"'")
+                break
+
+
+class ImageNames(_Docker):
+    """The image names the repository tells people and jobs to build and run
+    (``docker build -t NAME``, ``docker run ... NAME`` in the README, docs/, the
+    Dockerfile's comments and the CI files) are valid Docker references: lowercase
+    path components (``myproj``, not ``MyProj``), an optional registry host and tag.
+
+    Docker refuses ``docker build -t MyProj .`` ("repository name must be lowercase"),
+    so a copied command fails on the first try.
+    """
+
+    code = "DKR008"
+    summary = "image names in docker commands are valid references"
+    severity = "error"
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        sources = ctx.files_matching(
+            lambda p: p in ("README.md", ".gitlab-ci.yml")
+            or p in ctx.dockerfiles
+            or (p.startswith("docs/") and p.endswith(".md"))
+            or (p.startswith(".github/workflows/") and p.endswith((".yml", ".yaml")))
+        )
+        for rel in sources:
+            for number, line in enumerate((ctx.text(rel) or "").splitlines(), 1):
+                for image in _command_images(line):
+                    if "$" in image or "{" in image or "<" in image:
+                        continue  # a variable or a placeholder
+                    if not valid_reference(image):
+                        yield Issue(
+                            f"{image!r} is not a valid Docker image name: use lowercase "
+                            f"letters, digits and . _ - ({image.lower()!r})",
+                            rel,
+                            number,
+                        )

@@ -167,14 +167,22 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any]) -> None:
     """Run the notebook headless in this Python environment; papermill writes the
     executed copy (with the traceback, if a cell fails) to ``output``."""
     import papermill
+    import zmq
+    from traitlets.config import Config
 
     output.parent.mkdir(parents=True, exist_ok=True)
+    # Kernel and client talk over local TCP; with CurveZMQ keys that traffic is
+    # encrypted, and the kernel no longer warns "running over TCP without encryption".
+    config = Config()
+    if zmq.has("curve"):
+        config.KernelManager.transport_encryption = "required"
     papermill.execute_notebook(
         str(notebook),
         str(output),
         parameters=parameters,
         progress_bar=False,
         cwd=".",  # the repository root: notebooks read data/... like the stages
+        config=config,
     )
 
 

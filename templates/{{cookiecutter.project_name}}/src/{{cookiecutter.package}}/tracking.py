@@ -154,6 +154,9 @@ def log_to_mlflow(
     run_name: str | None,
 ) -> str:
     """One MLflow run in the project's experiment; returns its id."""
+    # MLflow logs every database migration and new experiment at INFO: keep its
+    # warnings and errors only (MLFLOW_LOGGING_LEVEL=INFO brings the rest back).
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     import mlflow  # slow to import: only this stage needs it
 
     load_env_file()
