@@ -88,12 +88,11 @@ def test_the_remote_plugin_reaches_environment_extras_ci_and_image(
     environment = yaml.safe_load((repo / "environment.yml").read_text(encoding="utf-8"))
     pip = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
     assert pip == [f"-e .[{extra}]" if extra else "-e ."]
-    # The image.
+    # The image serves the model and nothing else: no DVC, so no remote plugin either.
     steps = instructions((repo / "Dockerfile").read_text(encoding="utf-8"))
     installs = [a for k, a in steps if k == "RUN" and "pip install" in a][0]
     pins = set(re.findall(r"[\w.-]+==[\w.]+", installs))
-    required = set(cfg["options"]["install_requires"].split())
-    assert pins == (required | set(extras[extra].split()) if extra else required)
+    assert pins and not {p for p in pins if p.startswith("dvc")}, pins
     # The training jobs.
     train = f'pip install -e ".{suffix}"'
     if ci in ("gitlab", "both"):
