@@ -128,12 +128,17 @@ def write_project(struct: Struct, opts: Opts) -> tuple[Struct, Opts]:
 
 def upgrade_project(struct: Struct, opts: Opts) -> tuple[Struct, Opts]:
     """``putup --update``: the same three-way upgrade as ``dsops upgrade``."""
+    run_update(Path(opts["project_path"]), bool(opts.get("pretend")))
+    return struct, opts
+
+
+def run_update(path: Path, pretend: bool) -> None:
+    """The upgrade behind ``putup --update`` (with or without ``--dsproject-ops``)."""
     from .upgrade.cli import CONFLICTS, run_upgrade
 
-    code = run_upgrade(Path(opts["project_path"]), dry_run=bool(opts.get("pretend")))
+    code = run_upgrade(path, dry_run=pretend)
     if code == CONFLICTS:
         raise DsopsError("conflicts remain: resolve them and commit, or `dsops upgrade --abort`")
-    return struct, opts
 
 
 def nest(tree: dict[str, str]) -> Struct:

@@ -18,12 +18,12 @@ import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from ..answers import Answers, with_template_version
 from ..errors import DsopsError
 from ..render import render
-from . import history
+from . import foreign, history
 from .adopt import infer_answers
 from .merge3 import Labels
 from .plan import ADDED, CONFLICT, KEPT, REMOVED, UNCHANGED, Change, plan
@@ -154,20 +154,32 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
         base = render(answers, root=base_root)
         labels = Labels("yours", f"template {from_version}", f"template {to_version}")
     else:
-        packages = [
-            p.split("/")[1] for p in _tracked_glob(repo, "src/*/__init__.py") if p.count("/") == 2
-        ]
-        answers = infer_answers(repo.root.name, lambda rel: _read_tracked(repo, rel), packages)
+        adoption = foreign_adoption(repo)
+        answers = adoption.answers
         base, base_root = {}, None
         labels = Labels("yours", "nothing (adopted)", f"template {to_version}")
     # Same template, same answers: the same tree (the version only names the commit), so
     # an upgrade with nothing to do renders once.
     same = base_root is not None and base_root == to_root
     theirs = base if same else render(with_template_version(answers, to_version), root=to_root)
+    notes: list[str] = []
+    if from_version is None:
+        theirs, notes = foreign.adapt_theirs(theirs, adoption.layout, adoption.read)
     paths = sorted(set(base) | set(theirs))
     tracked = _tracked(repo, paths)
     ours = {p: _read(repo, p) for p in tracked}
-    changes = plan(base, theirs, ours, labels, adopting=from_version is None)
+    mine = foreign.migrated_ours(ours, history.pyscaffold_version(to_root))
+    changes = plan(base, theirs, mine, labels, adopting=from_version is None)
+    changes = foreign.restore_ours(changes, ours)
+    if from_version is None:
+        layout = adoption.layout
+    elif any(c.kind == ADDED and c.path.startswith(f"src/{answers.package}/") for c in changes):
+        layout = _layout(repo, answers.package)
+    else:
+        layout = foreign.Layout()
+    changes = foreign.adjust(changes, layout, answers.package, lambda rel: _untracked(repo, rel))
+    if from_version is None:
+        notes += foreign.requirement_notes(adoption.read("requirements.txt"), history.pins(to_root))
     # A symbolic link or a submodule where the template has a file: never merged.
     changes = [
         (
@@ -177,11 +189,44 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
         )
         for c in changes
     ]
-    outcome = Outcome(changes, from_version, to_version, from_version is None)
+    outcome = Outcome(changes, from_version, to_version, from_version is None, notes=notes)
     for change in changes:
         if change.kind == ADDED:
             _check_free(repo, change.path)
     return repo, outcome, tracked
+
+
+@dataclass(frozen=True)
+class Adoption:
+    answers: Answers
+    layout: foreign.Layout
+    read: Callable[[str], "str | None"]
+
+
+def foreign_adoption(repo: Repo) -> Adoption:
+    """A repository we did not make: its layout and the answers inferred from it."""
+    files = _tracked_glob(repo, "*")
+
+    def read(rel: str) -> str | None:
+        return _read(repo, rel) if rel in files_set else None
+
+    files_set = frozenset(files)
+    layout = foreign.find_layout(files)
+    answers = infer_answers(repo.root.name, read, [layout.package] if layout.package else [])
+    return Adoption(answers, layout, read)
+
+
+def _layout(repo: Repo, package: str) -> foreign.Layout:
+    """The package layout of a repository we made (for the shadowing rule only)."""
+    return foreign.find_layout(_tracked_glob(repo, f"src/{package}/*"), package)
+
+
+def _untracked(repo: Repo, rel: str) -> bytes | None:
+    """The bytes of an untracked (or ignored) regular file at ``rel``, else None."""
+    path = repo.root / rel
+    if path.is_symlink() or not path.is_file() or rel in _tracked(repo, [rel]):
+        return None
+    return path.read_bytes()
 
 
 def _tracked_glob(repo: Repo, pattern: str) -> list[str]:
@@ -191,10 +236,6 @@ def _tracked_glob(repo: Repo, pattern: str) -> list[str]:
         capture_output=True,
     ).stdout.decode("utf-8", "surrogateescape")
     return [p[len(repo.prefix) :] for p in out.split("\0") if p]
-
-
-def _read_tracked(repo: Repo, rel: str) -> str | None:
-    return _read(repo, rel) if _tracked(repo, [rel]) else None
 
 
 def _check_free(repo: Repo, rel: str) -> None:

@@ -73,6 +73,8 @@ def run_upgrade(
     outcome = upgrade(path, to=to, dry_run=dry_run or show_diff)
     print(report.header(path.resolve().name, outcome.from_version, outcome.to_version))
     print("\n".join(report.lines(outcome.changes)))
+    for note in outcome.notes:
+        print(f"  note: {note}")
     if show_diff:
         sys.stdout.write(report.diff(outcome.changes))
     if dry_run or show_diff:

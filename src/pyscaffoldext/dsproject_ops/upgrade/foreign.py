@@ -1,0 +1,336 @@
+"""Adopting a repository we did not make: fit the template to the layout it has.
+
+The template renders a ``src/<package>/`` package, a setuptools ``setup.cfg`` and a
+few placeholder files. A repository made by another tool has its own layout, and
+adoption must keep it working:
+
+* its package is found where it is (``src/<pkg>/``, a flat ``<pkg>/`` as
+  cookiecutter-data-science v2 makes, or ``src/`` itself as a package, as v1 made);
+  a flat package never gets a second ``src/<pkg>/`` beside it: the template's
+  modules are skipped, and the report says how to take them;
+* a template module never shadows the team's sub-package (``features.py`` beside
+  ``features/``): it is skipped and the report says so;
+* the template's ``setup.cfg`` never redirects packaging away from the team's
+  package (``package_dir = =src`` beside a flat package) nor repeats the metadata
+  the team keeps in ``pyproject.toml [project]``;
+* pyscaffoldext-dsproject's ``[pyscaffold] extensions = dsproject`` becomes
+  ``dsproject_ops`` (PyScaffold's ``putup --update`` loads the extensions recorded);
+* an untracked (often git-ignored) file the template would add with the same
+  bytes, such as an empty ``data/raw/.gitkeep``, never blocks: it stays as it is;
+* a ``requirements.txt`` pinning another version of a package the template pins
+  is reported, so the team picks one.
+
+Everything here is pure: the repository's tracked file names, texts and the plan in,
+adjusted texts, changes and notes out. :mod:`.apply` does the reading and writing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable, Mapping
+
+from .plan import ADDED, KEPT, MERGED, SKIPPED, UNCHANGED, Change
+
+# Top-level folders that hold an ``__init__.py`` without being the project's package.
+NOT_PACKAGES = frozenset(
+    {"tests", "test", "docs", "doc", "notebooks", "scripts", "examples", "benchmarks", "conf"}
+)
+OLD_EXTENSION = "dsproject"
+NEW_EXTENSION = "dsproject_ops"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the team's Python package is, from the names of the tracked files."""
+
+    # The package folder: "src/churn", "sales_forecast" (flat) or "src" (ccds v1,
+    # where src/ itself is the package); "" when the repository has none.
+    package_dir: str = ""
+    # Tracked files (relative paths) under the package folder.
+    files: frozenset[str] = frozenset()
+
+    @property
+    def flat(self) -> bool:
+        return bool(self.package_dir) and not (
+            self.package_dir.startswith("src/") and self.package_dir.count("/") == 1
+        )
+
+    @property
+    def package(self) -> str:
+        """The import name of the team's package ("" for none, or for ``src/``)."""
+        name = self.package_dir.rsplit("/", 1)[-1]
+        return "" if name == "src" or not name.isidentifier() else name
+
+
+def find_layout(tracked: Iterable[str], preferred: str = "") -> Layout:
+    """The team's package among the tracked files: ``src/*/__init__.py`` first (the
+    one named ``preferred`` if there are several), then a top-level ``*/__init__.py``
+    that is not a tests or docs folder, then ``src/__init__.py``."""
+    names = list(tracked)
+    src_pkgs = sorted(
+        p.split("/")[1] for p in names if p.count("/") == 2 and _is_init(p, "src/")
+    )
+    flat = sorted(
+        p.split("/")[0]
+        for p in names
+        if p.count("/") == 1
+        and p.endswith("/__init__.py")
+        and p.split("/")[0] not in NOT_PACKAGES | {"src"}
+        and p.split("/")[0].isidentifier()
+    )
+    if src_pkgs:
+        chosen = preferred if preferred in src_pkgs else src_pkgs[0]
+        folder = f"src/{chosen}"
+    elif flat:
+        folder = preferred if preferred in flat else flat[0]
+    elif "src/__init__.py" in names:
+        folder = "src"
+    else:
+        return Layout()
+    prefix = folder + "/"
+    return Layout(folder, frozenset(p for p in names if p.startswith(prefix)))
+
+
+def _is_init(path: str, prefix: str) -> bool:
+    return path.startswith(prefix) and path.endswith("/__init__.py")
+
+
+def package_for_answers(layout: Layout, derived: str) -> str:
+    """The package name the answers record: the team's own when it has one."""
+    return layout.package or derived
+
+
+# --- the template's files, fitted to the layout ---------------------------------------
+
+
+def adapt_theirs(
+    theirs: Mapping[str, str], layout: Layout, read: Callable[[str], "str | None"]
+) -> tuple[dict[str, str], list[str]]:
+    """The template's rendering, fitted to a foreign repository (adoption only)."""
+    out = dict(theirs)
+    notes: list[str] = []
+    cfg = out.get("setup.cfg")
+    if cfg is None:
+        return out, notes
+    drop_sections: list[str] = []
+    drop_options: list[tuple[str, str]] = []
+    if layout.flat:
+        drop_options += [("options", "package_dir"), ("options", "packages")]
+        drop_sections += ["options.packages.find", "options.package_data"]
+        notes.append(
+            f"setup.cfg: the template's src/ package finding is left out: your package is "
+            f"{layout.package_dir}/"
+        )
+    if _has_project_table(read("pyproject.toml")) and not _has_metadata(read("setup.cfg")):
+        # The team's metadata and dependencies live in pyproject.toml [project]: the
+        # template's [metadata]/[options] would give setuptools a second, different copy.
+        drop_sections += ["metadata", "options", "options.packages.find"]
+        drop_sections += ["options.package_data", "options.extras_require"]
+        drop_sections += ["options.entry_points"]
+        notes.append(
+            "setup.cfg: the template's [metadata] and [options] are left out: your project "
+            "is described in pyproject.toml [project]"
+        )
+    if drop_sections or drop_options:
+        out["setup.cfg"] = _drop_ini(cfg, set(drop_sections), set(drop_options))
+    return out, notes
+
+
+def _drop_ini(text: str, sections: set[str], options: set[tuple[str, str]]) -> str:
+    from configupdater import ConfigUpdater
+
+    updater = ConfigUpdater()
+    updater.read_string(text)
+    for name in sections:
+        if updater.has_section(name):
+            updater.remove_section(name)
+    for section, option in options:
+        if updater.has_section(section) and updater[section].has_option(option):
+            del updater[section][option]
+    return str(updater)
+
+
+def _has_project_table(text: str | None) -> bool:
+    if text is None:
+        return False
+    import tomllib
+
+    try:
+        project = tomllib.loads(text).get("project")
+    except tomllib.TOMLDecodeError:
+        return False
+    return isinstance(project, dict) and bool(project.get("name"))
+
+
+def _has_metadata(text: str | None) -> bool:
+    if text is None:
+        return False
+    return bool(re.search(r"^\[metadata\]\s*$", text, re.MULTILINE))
+
+
+# --- setup.cfg: the record of pyscaffoldext-dsproject -----------------------------------
+
+
+def migrate_record(setup_cfg: str, pyscaffold_version: str) -> str:
+    """``[pyscaffold] extensions``: ``dsproject`` (pyscaffoldext-dsproject) becomes
+    ``dsproject_ops``, and ``version`` the PyScaffold version the template records, so
+    ``putup --update`` finds the extension and the record tells one story."""
+    from configupdater import ConfigUpdater
+
+    updater = ConfigUpdater()
+    updater.read_string(setup_cfg)
+    if not updater.has_section("pyscaffold"):
+        return setup_cfg
+    section = updater["pyscaffold"]
+    if not section.has_option("extensions"):
+        return setup_cfg
+    option = section["extensions"]
+    names = [n.strip() for n in re.split(r"[\s,]+", option.value or "") if n.strip()]
+    if OLD_EXTENSION not in names:
+        return setup_cfg
+    migrated: list[str] = []
+    for name in names:
+        name = NEW_EXTENSION if name == OLD_EXTENSION else name
+        if name not in migrated:
+            migrated.append(name)
+    option.set_values(migrated)
+    if section.has_option("version"):
+        section["version"].value = pyscaffold_version
+    return str(updater)
+
+
+# --- the plan, fitted to the layout ----------------------------------------------------
+
+
+def adjust(
+    changes: list[Change],
+    layout: Layout,
+    template_package: str,
+    untracked: Callable[[str], "bytes | None"],
+) -> list[Change]:
+    """Skip what would break the team's layout; never block on an identical placeholder.
+
+    ``untracked(path)``: the bytes of an untracked (or ignored) file in the way, or None.
+    """
+    out = []
+    template_dir = f"src/{template_package}/"
+    for c in changes:
+        if c.kind != ADDED:
+            out.append(c)
+            continue
+        note = _skip_reason(c.path, layout, template_dir)
+        if note:
+            out.append(replace(c, kind=SKIPPED, text=None, note=note))
+            continue
+        present = untracked(c.path)
+        if present is not None and c.text is not None and present == c.text.encode("utf-8"):
+            out.append(
+                replace(
+                    c,
+                    kind=KEPT,
+                    text=None,
+                    note="already there, untracked (git-ignored?) and the same as the "
+                    "template's: left as it is",
+                )
+            )
+            continue
+        out.append(c)
+    return out
+
+
+def _skip_reason(path: str, layout: Layout, template_dir: str) -> str:
+    if not path.startswith(template_dir):
+        return ""
+    if layout.package_dir and layout.flat:
+        where = layout.package_dir
+        return (
+            f"your package is {where}/ (not under src/): the template's {template_dir} is "
+            f"not added beside it (`git mv {where} {template_dir.rstrip('/')}`, then upgrade "
+            "again, to take the template's modules)"
+        )
+    inner = path[len(template_dir) :]
+    if "/" in inner or not inner.endswith(".py"):
+        return ""
+    folder = template_dir + inner[: -len(".py")] + "/"
+    if any(p.startswith(folder) for p in layout.files):
+        return (
+            f"it would shadow your package {folder}: the template's module is not added "
+            "(rename yours, or leave it out of the template's pipeline)"
+        )
+    return ""
+
+
+# --- requirements.txt ------------------------------------------------------------------
+
+
+def requirement_notes(requirements: str | None, pins: Mapping[str, str]) -> list[str]:
+    """``requirements.txt`` pins that disagree with the template's pins."""
+    if not requirements:
+        return []
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    wanted = {canonicalize_name(k): v for k, v in pins.items()}
+    notes = []
+    for number, raw in enumerate(requirements.splitlines(), 1):
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        name = canonicalize_name(req.name)
+        if name not in wanted:
+            continue
+        pinned = [s.version for s in req.specifier if s.operator in ("==", "===")]
+        if pinned and pinned[0] != wanted[name]:
+            notes.append(
+                f"requirements.txt:{number}: {req.name}=={pinned[0]}, but the template pins "
+                f"{req.name}=={wanted[name]} (environment.yml, setup.cfg): pick one"
+            )
+        elif not pinned and wanted[name] not in req.specifier:
+            notes.append(
+                f"requirements.txt:{number}: {line} excludes the template's pin "
+                f"{req.name}=={wanted[name]}: pick one"
+            )
+    return notes
+
+
+def migrated_ours(ours: Mapping[str, "str | None"], pyscaffold_version: str) -> dict[str, "str | None"]:
+    """The repository's files as the plan should see them: the old extension's record
+    migrated (the plan then merges the template's record into the migrated text)."""
+    out = dict(ours)
+    cfg = out.get("setup.cfg")
+    if cfg is not None:
+        try:
+            out["setup.cfg"] = migrate_record(cfg, pyscaffold_version)
+        except Exception:  # configupdater's own errors: a setup.cfg it cannot read stays as is
+            pass
+    return out
+
+
+def restore_ours(changes: list[Change], ours: Mapping[str, "str | None"]) -> list[Change]:
+    """Changes planned from :func:`migrated_ours`, told against the real files: a
+    migration alone is a change to write (``merged cleanly``), never ``unchanged``."""
+    out = []
+    for c in changes:
+        real = ours.get(c.path)
+        if c.ours is None or real is None or c.ours == real:
+            out.append(c)
+            continue
+        if c.kind in (UNCHANGED, KEPT):
+            out.append(
+                replace(
+                    c,
+                    kind=MERGED,
+                    text=c.ours,
+                    ours=real,
+                    note="[pyscaffold] extensions: dsproject is now dsproject_ops",
+                )
+            )
+        else:
+            note = "; ".join(filter(None, [c.note, "[pyscaffold] dsproject is now dsproject_ops"]))
+            out.append(replace(c, ours=real, note=note))
+    return out
