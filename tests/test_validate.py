@@ -15,10 +15,11 @@ import jsonschema
 import pytest
 from conftest import BIN, run
 
-from pyscaffoldext.dsproject_ops.validate import condaspec, docsgen, patterns
+from pyscaffoldext.dsproject_ops.repository import Repository
+from pyscaffoldext.dsproject_ops.repository import conda as condaspec
+from pyscaffoldext.dsproject_ops.validate import docsgen, patterns
 from pyscaffoldext.dsproject_ops.validate.formats import renderer
 from pyscaffoldext.dsproject_ops.validate.formats.json_ import as_dict
-from pyscaffoldext.dsproject_ops.validate.gitindex import read_index
 from pyscaffoldext.dsproject_ops.validate.registry import all_checks
 from pyscaffoldext.dsproject_ops.validate.runner import validate
 
@@ -479,7 +480,7 @@ def test_conda_specs_are_read_like_rattler_matchspec(spec: str) -> None:
 
 
 @pytest.mark.parametrize("version", ["2", "3", "4"])
-def test_git_index_reader_agrees_with_git(
+def test_repository_listing_agrees_with_git(
     generate: Callable[..., Path], copy_repo: Callable[[Path], Path], version: str
 ) -> None:
     repo = copy_repo(generate())
@@ -487,9 +488,9 @@ def test_git_index_reader_agrees_with_git(
     (repo / "data" / "raw" / "x.csv").write_text("a\n" * 100, encoding="utf-8")
     run(["git", "add", "-f", "data/raw/x.csv"], cwd=repo)
     listed = run(["git", "ls-files", "-z"], cwd=repo).stdout.split("\0")
-    index = read_index(repo / ".git" / "index")
-    assert sorted(index) == sorted(p for p in listed if p)
-    assert index["data/raw/x.csv"] == 200
+    model = Repository(repo)
+    assert model.tracked == sorted(p for p in listed if p)
+    assert model.size("data/raw/x.csv") == 200
 
 
 @pytest.mark.parametrize(

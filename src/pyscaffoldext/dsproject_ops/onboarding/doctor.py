@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
-from .facts import Facts, load_yaml
+from ..repository import Repository
+from .facts import Facts
 
 OK, MISSING, SKIPPED, UNCHECKED = "ok", "missing", "skipped", "unchecked"
 TIMEOUT = 3.0  # seconds for a network probe: a doctor must not hang
@@ -143,9 +144,6 @@ def hooks_installed(facts: Facts, environ: Env) -> Check:
 
 # ---------------------------------------------------------------------- packages
 
-_REQUIREMENT = re.compile(
-    r"^\s*([A-Za-z0-9][A-Za-z0-9_.\-]*)\s*(==|=|>=|<=|~=|!=|<|>)?\s*([^\s;#,]*)"
-)
 _PROBE = """
 import importlib.util, json, sys
 from importlib import metadata
@@ -169,49 +167,47 @@ print(json.dumps({"python": "%d.%d.%d" % sys.version_info[:3], "found": found,
 
 
 def requirements(facts: Facts) -> dict[str, tuple[str, str]]:
-    """``{name: (operator, version)}`` pinned by environment.yml and setup.cfg."""
-    wanted: dict[str, tuple[str, str]] = {}
-    specs: list[str] = []
-    for name in ("environment.yml", "environment.yaml"):
-        path = facts.root / name
-        if path.is_file():
-            try:
-                data = load_yaml(path.read_text(encoding="utf-8")) or {}
-            except Exception:
-                continue  # the tour reports the parse error
-            for dep in data.get("dependencies") or [] if isinstance(data, Mapping) else []:
-                if isinstance(dep, str):
-                    specs.append(dep)
-                elif isinstance(dep, Mapping):
-                    specs.extend(str(d) for d in dep.get("pip") or [])
-    requirements_txt = facts.root / "requirements.txt"
-    if requirements_txt.is_file():
-        try:
-            specs.extend(requirements_txt.read_text(encoding="utf-8").splitlines())
-        except (OSError, UnicodeDecodeError):
-            pass
-    setup = facts.root / "setup.cfg"
-    if setup.is_file():
-        import configparser
+    """``{name: (operator, version)}`` pinned by environment.yml, requirements.txt and
+    setup.cfg, read by the repository model's conda and pip readers."""
+    from ..repository import conda
+    from ..repository import requirements as pip
 
-        parser = configparser.RawConfigParser()
-        try:
-            parser.read(setup, encoding="utf-8")
-            specs.extend(parser.get("options", "install_requires", fallback="").splitlines())
-        except configparser.Error:
-            pass
-    for spec in specs:
-        match = _REQUIREMENT.match(spec)
-        # Options (-e ., -r file), comments and URLs pin nothing we can compare.
-        if (
-            not match
-            or spec.strip().startswith(("-", "#"))
-            or "://" in spec
-            or match.group(1) == "pip"
-        ):
-            continue
-        wanted[match.group(1).lower()] = (match.group(2) or "", match.group(3) or "")
+    repo = facts.repository or Repository(facts.root)
+    wanted: dict[str, tuple[str, str]] = {}
+
+    def add(name: str, specifier: str) -> None:
+        # Options (-e ., -r file), URLs and pip itself pin nothing we can compare.
+        if name and name != "pip":
+            wanted[name.lower()] = _operator(specifier)
+
+    for env in ("environment.yml", "environment.yaml"):
+        data = repo.data(env)  # a file that does not parse: the tour reports it
+        for dep in data.get("dependencies") or [] if isinstance(data, Mapping) else []:
+            if isinstance(dep, str):
+                try:
+                    spec = conda.parse(dep)
+                except conda.SpecError:
+                    continue
+                add(spec.name, spec.version or "")
+            elif isinstance(dep, Mapping):
+                for req in pip.specs(dep.get("pip") or []):
+                    if not req.error and not req.url:
+                        add(req.name, req.specifier)
+    found = list(repo.requirements("requirements.txt") or [])
+    found += pip.lines(repo.setup_cfg.get("options", {}).get("install_requires", ""))
+    for req in found:
+        if not req.error and not req.url:
+            add(req.name, req.specifier)
     return wanted
+
+
+def _operator(specifier: str) -> tuple[str, str]:
+    """The comparison that matters of a specifier: an exact pin when there is one."""
+    atoms = [a.strip() for a in re.split(r"[,|]", specifier) if a.strip()]
+    exact = [a for a in atoms if a.startswith("=")]
+    atom = (exact or atoms or [""])[0]
+    match = re.match(r"^(===|==|=|>=|<=|~=|!=|<|>)?\s*(.*)$", atom)
+    return (match.group(1) or "", match.group(2)) if match else ("", atom)
 
 
 def project_python(environ: Env) -> str:

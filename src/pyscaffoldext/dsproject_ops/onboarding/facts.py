@@ -1,21 +1,24 @@
 """What a repository really holds, read from its files: a pure reader.
 
-Every reader takes text and returns plain data; :func:`read` is the one function that
-opens files. A missing file is simply absent from the facts; a file that does not
-parse becomes a :class:`Problem` (with the parser's own message) instead of an
-exception, so the tour and the doctor work on any repository, ours or adopted.
+Every reader takes parsed data and returns plain data; :func:`read` gets the data from
+the :class:`~..repository.Repository` model (bounded, never through a symlink out of
+the repository). A missing file is simply absent from the facts; a file that cannot be
+read or does not parse becomes a :class:`Problem` (with the parser's own message)
+instead of an exception, so the tour and the doctor work on any repository, ours or
+adopted.
 """
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..gitlab import GLOBAL_KEYWORDS
+from ..gitlab import GLOBAL_KEYWORDS, resolve_extends
+from ..repository import Parsed, Repository
+from ..repository.formats import configobj_section
 
 GITLAB_KEYWORDS = GLOBAL_KEYWORDS
 GITLAB_DEFAULT_STAGES = (".pre", "build", "test", "deploy", ".post")
@@ -112,6 +115,8 @@ class Facts:
     docs_tool: str = ""  # "mkdocs", "sphinx" or ""
     dockerfile: bool = False
     problems: tuple[Problem, ...] = ()
+    # the model the facts were read from, for readers that need more (the doctor)
+    repository: Repository | None = field(default=None, compare=False, repr=False)
 
     @property
     def ours(self) -> bool:
@@ -131,24 +136,6 @@ class Facts:
 
 
 # --------------------------------------------------------------------------- YAML
-
-
-def load_yaml(text: str) -> Any:
-    """YAML with unknown tags (GitLab's ``!reference``) read as plain values."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    def construct_any(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-        if isinstance(node, yaml.SequenceNode):
-            return loader.construct_sequence(node)
-        if isinstance(node, yaml.MappingNode):
-            return loader.construct_mapping(node)
-        return loader.construct_scalar(node)  # type: ignore[arg-type]
-
-    Loader.add_multi_constructor("!", construct_any)
-    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -189,8 +176,8 @@ def _mapping(value: Any, what: str) -> Mapping[Any, Any]:
 # ------------------------------------------------------------------------ parsers
 
 
-def parse_dvc_yaml(text: str) -> tuple[Stage, ...]:
-    data = load_yaml(text) or {}
+def parse_dvc_yaml(data: Any) -> tuple[Stage, ...]:
+    data = data or {}
     stages = _mapping(_mapping(data, "keys").get("stages") or {}, "stages")
     found: list[Stage] = []
     for name, body in stages.items():
@@ -236,15 +223,15 @@ def find_key(data: Any, names: tuple[str, ...]) -> str | None:
     return None
 
 
-def parse_gitlab_ci(text: str, file: str = ".gitlab-ci.yml") -> tuple[Job, ...]:
-    data = _mapping(load_yaml(text) or {}, "jobs")
+def parse_gitlab_ci(data: Any, file: str = ".gitlab-ci.yml") -> tuple[Job, ...]:
+    data = _mapping(data or {}, "jobs")
     order = [str(s) for s in data.get("stages") or GITLAB_DEFAULT_STAGES]
     jobs: list[Job] = []
     for name, body in data.items():
         name = str(name)
         if name in GITLAB_KEYWORDS or name.startswith(".") or not isinstance(body, Mapping):
             continue
-        merged = dict(_extended(data, body))
+        merged = resolve_extends(data, name)
         rules = [r for r in merged.get("rules") or [] if isinstance(r, Mapping)]
         waits = [r.get("when") == "manual" for r in rules]
         manual = (
@@ -275,23 +262,8 @@ def parse_gitlab_ci(text: str, file: str = ".gitlab-ci.yml") -> tuple[Job, ...]:
     return tuple(sorted(jobs, key=lambda j: rank.get(j.stage, len(rank))))
 
 
-def _extended(
-    data: Mapping[Any, Any], body: Mapping[Any, Any], depth: int = 0
-) -> Mapping[Any, Any]:
-    """A job with its ``extends:`` templates merged in (the job's own keys win)."""
-    parents = body.get("extends") or []
-    parents = [parents] if isinstance(parents, str) else parents
-    merged: dict[Any, Any] = {}
-    for parent in parents:
-        template = data.get(parent)
-        if isinstance(template, Mapping) and depth < 10:
-            merged.update(_extended(data, template, depth + 1))
-    merged.update(body)
-    return merged
-
-
-def parse_workflow(text: str, file: str) -> tuple[Job, ...]:
-    data = _mapping(load_yaml(text) or {}, "keys")
+def parse_workflow(data: Any, file: str) -> tuple[Job, ...]:
+    data = _mapping(data or {}, "keys")
     title = str(data.get("name") or Path(file).stem)
     jobs: list[Job] = []
     for job_id, body in _mapping(data.get("jobs") or {}, "jobs").items():
@@ -323,8 +295,8 @@ def parse_workflow(text: str, file: str) -> tuple[Job, ...]:
     return tuple(jobs)
 
 
-def parse_pre_commit(text: str) -> tuple[Hook, ...]:
-    data = _mapping(load_yaml(text) or {}, "keys")
+def parse_pre_commit(data: Any) -> tuple[Hook, ...]:
+    data = _mapping(data or {}, "keys")
     hooks: list[Hook] = []
     for repo in data.get("repos") or []:
         for hook in (repo or {}).get("hooks") or []:
@@ -333,33 +305,14 @@ def parse_pre_commit(text: str) -> tuple[Hook, ...]:
     return tuple(hooks)
 
 
-_SECTION = re.compile(r"""^\s*\[\s*'?\s*([^'\]]*?)\s*'?\s*\]\s*$""")
-_OPTION = re.compile(r"^\s*([^=#;\s][^=]*?)\s*=\s*(.*?)\s*$")
-
-
-def parse_ini(text: str) -> dict[str, dict[str, str]]:
-    """DVC's configobj files (``['remote "x"']`` sections), read leniently."""
-    sections: dict[str, dict[str, str]] = {}
-    current: dict[str, str] | None = None
-    for line in text.splitlines():
-        if not line.strip() or line.lstrip().startswith(("#", ";")):
-            continue
-        section = _SECTION.match(line)
-        if section:
-            current = sections.setdefault(section.group(1), {})
-            continue
-        option = _OPTION.match(line)
-        if option and current is not None:
-            current[option.group(1)] = option.group(2).strip("'\"")
-    return sections
-
-
-def parse_dvc_config(*texts: str) -> tuple[Remote, ...]:
+def parse_dvc_config(*configs: Mapping[str, Mapping[str, str]]) -> tuple[Remote, ...]:
     """Remotes from ``.dvc/config`` then ``.dvc/config.local`` (the local file wins)."""
     merged: dict[str, dict[str, str]] = {}
-    for text in texts:
-        for name, values in parse_ini(text).items():
-            merged.setdefault(name, {}).update(values)
+    for config in configs:
+        for name, values in config.items():
+            merged.setdefault(configobj_section(name), {}).update(
+                {k: v.strip().strip("'\"") for k, v in values.items()}
+            )
     default = merged.get("core", {}).get("remote", "")
     remotes: list[Remote] = []
     for section, values in merged.items():
@@ -369,26 +322,23 @@ def parse_dvc_config(*texts: str) -> tuple[Remote, ...]:
     return tuple(remotes)
 
 
-def parse_setup_cfg(text: str) -> tuple[str, dict[str, str], tuple[str, ...]]:
+def parse_setup_cfg(
+    data: Mapping[str, Mapping[str, str]],
+) -> tuple[str, dict[str, str], tuple[str, ...]]:
     """(distribution name, the ``[pyscaffold]`` record, console scripts)."""
-    parser = configparser.RawConfigParser()
-    parser.read_string(text)
-    name = parser.get("metadata", "name", fallback="").strip()
-    recorded = dict(parser["pyscaffold"]) if parser.has_section("pyscaffold") else {}
+    name = str(data.get("metadata", {}).get("name", "")).strip()
+    recorded = dict(data.get("pyscaffold", {}))
     scripts: list[str] = []
-    if parser.has_option("options.entry_points", "console_scripts"):
-        for line in parser.get("options.entry_points", "console_scripts").splitlines():
-            if "=" in line:
-                scripts.append(line.split("=", 1)[0].strip())
+    for line in data.get("options.entry_points", {}).get("console_scripts", "").splitlines():
+        if "=" in line:
+            scripts.append(line.split("=", 1)[0].strip())
     return name, recorded, tuple(scripts)
 
 
-def parse_pyproject(text: str) -> tuple[str, tuple[str, ...]]:
+def parse_pyproject(data: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
     """(project name, console scripts) from ``[project]``."""
-    import tomllib
-
-    data = tomllib.loads(text).get("project") or {}
-    return str(data.get("name") or ""), tuple(str(s) for s in (data.get("scripts") or {}))
+    project = data.get("project") or {}
+    return str(project.get("name") or ""), tuple(str(s) for s in (project.get("scripts") or {}))
 
 
 def tracking_uri(
@@ -421,25 +371,27 @@ def read(root: Path, environ: Mapping[str, str] | None = None) -> Facts:
         from ..errors import DsopsError
 
         raise DsopsError(f"{root}: cannot be read ({exc.strerror or exc})") from None
-    values: dict[str, Any] = {"root": root, "git": ".git" in entries, "entries": entries}
+    repo = Repository(root)
+    values: dict[str, Any] = {
+        "root": root,
+        "git": ".git" in entries,
+        "entries": entries,
+        "repository": repo,
+    }
 
-    def text_of(rel: str) -> str | None:
-        path = root / rel
-        if not path.is_file():
+    def parsed(rel: str, reader: Any, *args: Any) -> Any:
+        """``reader(data, *args)`` on the file's parsed content; problems noted."""
+        result: Parsed | None = repo.parse_any(rel)
+        if result is None:
+            return None
+        if result.error is not None:
+            err = result.error
+            where = f" (line {err.line})" if err.line and not err.unreadable else ""
+            problems.append(Problem(rel, f"{err.message}{where}"))
             return None
         try:
-            return path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(rel, f"cannot be read: {exc}"))
-            return None
-
-    def parsed(rel: str, parser: Any, *args: Any) -> Any:
-        text = text_of(rel)
-        if text is None:
-            return None
-        try:
-            return parser(text, *args)
-        except Exception as exc:  # any parser's error: reported, never raised
+            return reader(result.data, *args)
+        except Exception as exc:  # any shape we did not expect: reported, never raised
             problems.append(Problem(rel, _one_line(exc)))
             return None
 
@@ -454,16 +406,17 @@ def read(root: Path, environ: Mapping[str, str] | None = None) -> Facts:
         name = name or project[0]
         scripts = scripts or project[1]
     values.update(name=name, recorded=recorded, console_scripts=scripts)
-    values["packages"] = _packages(root)
+    files = sorted(set(repo.files) | set(repo.untracked))
+    values["packages"] = tuple(p.name.replace(".", "/") for p in repo.packages)
     values["tests"] = tuple(
-        sorted(p.relative_to(root).as_posix() for p in root.glob("tests/**/test_*.py"))
+        f
+        for f in files
+        if f.startswith("tests/") and f.rsplit("/", 1)[-1].startswith("test_") and f.endswith(".py")
     )
     values["notebooks"] = tuple(
-        sorted(
-            p.relative_to(root).as_posix()
-            for p in root.glob("notebooks/**/*.ipynb")
-            if ".ipynb_checkpoints" not in p.parts
-        )
+        f
+        for f in files
+        if f.startswith("notebooks/") and f.endswith(".ipynb") and ".ipynb_checkpoints" not in f
     )
     values["env_files"] = tuple(
         f
@@ -475,71 +428,31 @@ def read(root: Path, environ: Mapping[str, str] | None = None) -> Facts:
             "setup.cfg",
             "pyproject.toml",
         )
-        if (root / f).is_file()
+        if repo.is_file(f)
     )
-    values["dvc"] = (root / ".dvc").is_dir()
+    values["dvc"] = repo.is_dir(".dvc")
     values["stages"] = parsed("dvc.yaml", parse_dvc_yaml) or ()
-    params_data = parsed("params.yaml", load_yaml)
+    params_data = parsed("params.yaml", lambda data: data)
     values["params"] = flatten_keys(params_data) if isinstance(params_data, Mapping) else ()
-    config = [t for t in (text_of(".dvc/config"), text_of(".dvc/config.local")) if t is not None]
-    values["remotes"] = parsed(".dvc/config", lambda _t: parse_dvc_config(*config)) or ()
-    values["dvc_files"] = _find(root, ".dvc")
+    configs = [parsed(rel, lambda data: data) for rel in (".dvc/config", ".dvc/config.local")]
+    values["remotes"] = parse_dvc_config(*(c for c in configs if isinstance(c, Mapping)))
+    values["dvc_files"] = tuple(
+        f for f in files if f.endswith(".dvc") and not f.startswith(".dvc/")
+    )
     values["hooks"] = parsed(".pre-commit-config.yaml", parse_pre_commit) or ()
     jobs: list[Job] = list(parsed(".gitlab-ci.yml", parse_gitlab_ci) or ())
-    workflows = root / ".github" / "workflows"
-    if workflows.is_dir():
-        for path in sorted(workflows.iterdir()):
-            if path.suffix in (".yml", ".yaml"):
-                rel = path.relative_to(root).as_posix()
+    for rel in files:
+        if rel.startswith(".github/workflows/") and rel.count("/") == 2:
+            if rel.endswith((".yml", ".yaml")):
                 jobs.extend(parsed(rel, parse_workflow, rel) or ())
     values["jobs"] = tuple(jobs)
     values["tracking"] = tracking_uri(environ, params_data, recorded)
     values["docs_tool"] = (
-        "mkdocs"
-        if (root / "mkdocs.yml").is_file()
-        else "sphinx" if (root / "docs" / "conf.py").is_file() else ""
+        "mkdocs" if repo.is_file("mkdocs.yml") else "sphinx" if repo.is_file("docs/conf.py") else ""
     )
-    values["dockerfile"] = (root / "Dockerfile").is_file()
+    values["dockerfile"] = repo.is_file("Dockerfile")
     values["problems"] = tuple(problems)
     return Facts(**values)
-
-
-# Folders never worth walking: tool caches, environments, DVC's own cache.
-_SKIP = frozenset(
-    {
-        ".git",
-        ".dvc",
-        ".venv",
-        "venv",
-        "node_modules",
-        "__pycache__",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".gitlab-ci-local",
-        "site",
-    }
-)
-
-
-def _find(root: Path, suffix: str) -> tuple[str, ...]:
-    found: list[str] = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in _SKIP]
-        found.extend(
-            (Path(folder) / f).relative_to(root).as_posix() for f in files if f.endswith(suffix)
-        )
-    return tuple(sorted(found))
-
-
-def _packages(root: Path) -> tuple[str, ...]:
-    base = root / "src" if (root / "src").is_dir() else root
-    found = [p.parent.relative_to(base).as_posix() for p in base.glob("*/__init__.py")] + [
-        # namespace packages such as src/pyscaffoldext/<pkg>/
-        p.parent.relative_to(base).as_posix()
-        for p in base.glob("*/*/__init__.py")
-        if not (p.parent.parent / "__init__.py").exists()
-    ]
-    return tuple(sorted(f for f in found if not f.startswith(("tests", "."))))
 
 
 def _one_line(exc: BaseException) -> str:

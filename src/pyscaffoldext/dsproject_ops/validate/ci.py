@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Iterator
 
-from ..gitlab import GLOBAL_KEYWORDS
+from ..gitlab import GLOBAL_KEYWORDS, resolve_extends
 from . import commands
 from .context import Context, Parsed
 from .registry import Check, Issue
@@ -119,18 +119,8 @@ class GitLabStructure(_GitLab):
                 )
 
 
-def _resolved(
-    jobs: dict[str, dict[str, Any]], name: str, seen: frozenset[str] = frozenset()
-) -> dict[str, Any]:
-    """The job with its ``extends`` chain merged (a shallow merge is enough here)."""
-    job = jobs.get(name, {})
-    parents = job.get("extends", [])
-    merged: dict[str, Any] = {}
-    for parent in [parents] if isinstance(parents, str) else list(parents or []):
-        if parent in jobs and parent not in seen:
-            merged.update(_resolved(jobs, parent, seen | {name}))
-    merged.update(job)
-    return merged
+def _resolved(jobs: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+    return resolve_extends(jobs, name)
 
 
 class GitLabStages(_GitLab):

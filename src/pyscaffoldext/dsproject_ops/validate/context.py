@@ -1,229 +1,45 @@
-"""The repository being checked: files read and parsed once, on first use.
+"""The repository being checked: the :class:`~..repository.Repository` model (files
+listed once, read and parsed once, within bounds) plus what the checks derive from it.
 
-Every parse records its error (message, line, column from the parser), so the syntax
-checks report it once and the checks that need the file are skipped instead.
+Every parse records its error (message, line, column from the parser, or the reason a
+file was not read: too large, not UTF-8, a symlink out of the repository), so the
+syntax checks report it once and the checks that need the file are skipped instead.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import struct
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any
 
-from . import patterns
-from .gitindex import git_dir, read_index
+from ..repository import Parsed, ParseError, Repository
+from ..repository.formats import ini_line
 
-YAML_SUFFIXES = (".yml", ".yaml", ".dvc")
+__all__ = ["Context", "Parsed", "ParseError", "PREFIX"]
+
 PREFIX = "dsproject_ops_"  # answers.PREFIX, without importing answers' validators
-TEXT_LIMIT = 2_000_000  # bytes: larger files are data, not text to lint
-# Folders never walked when the repository has no git index.
-SKIP_DIRS = frozenset(
-    {
-        ".git",
-        ".venv",
-        "venv",
-        "node_modules",
-        "__pycache__",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".tox",
-        ".nox",
-        ".gitlab-ci-local",
-        "mlruns",
-        "mlartifacts",
-        ".ipynb_checkpoints",
-        "build",
-        "dist",
-        ".eggs",
-    }
-)
 
 
-class ParseError(NamedTuple):
-    message: str
-    line: int | None = None
-    column: int | None = None
-
-
-class Parsed:
-    """A parsed file: ``data`` (None when it failed), positions of YAML keys."""
-
-    def __init__(self, data: Any = None, error: ParseError | None = None, node: Any = None):
-        self.data = data
-        self.error = error
-        # YAML: the node tree, turned into key positions only when a check asks for a line
-        self.node = node
-        self._positions: dict[tuple[Any, ...], tuple[int, int]] | None = None
-
-    @property
-    def positions(self) -> dict[tuple[Any, ...], tuple[int, int]]:
-        if self._positions is None:
-            from .parsers import positions
-
-            self._positions = positions(self.node) if self.node is not None else {}
-        return self._positions
-
-    def line(self, *path: Any) -> int | None:
-        """The line of the deepest known key along ``path`` (YAML only)."""
-        for n in range(len(path), 0, -1):
-            found = self.positions.get(tuple(path[:n]))
-            if found:
-                return found[0]
-        return None
-
-    def column(self, *path: Any) -> int | None:
-        found = self.positions.get(tuple(path))
-        return found[1] if found else None
-
-
-class Context:
-    """Lazy, cached access to one repository."""
+class Context(Repository):
+    """Lazy, cached access to one repository, with the options of this run."""
 
     def __init__(self, root: Path, options: dict[str, Any] | None = None) -> None:
-        self.root = root
+        super().__init__(root)
         self.options = options or {}
-        self._text: dict[str, str | None] = {}
-        self._parsed: dict[tuple[str, str], Parsed] = {}
-
-    # -- files ---------------------------------------------------------------
-    def path(self, rel: str) -> Path:
-        return self.root / rel
-
-    def exists(self, rel: str) -> bool:
-        return os.path.lexists(self.root / rel)
-
-    def is_file(self, rel: str) -> bool:
-        return (self.root / rel).is_file()
-
-    def is_dir(self, rel: str) -> bool:
-        return (self.root / rel).is_dir()
-
-    def text(self, rel: str) -> str | None:
-        """The file as text, or None when it is missing, binary or too large."""
-        if rel not in self._text:
-            self._text[rel] = self._read(rel)
-        return self._text[rel]
-
-    def _read(self, rel: str) -> str | None:
-        path = self.root / rel
-        try:
-            if not path.is_file() or path.stat().st_size > TEXT_LIMIT:
-                return None
-            data = path.read_bytes()
-        except OSError:
-            return None
-        if b"\0" in data[:8192]:
-            return None
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
 
     @cached_property
     def git_index(self) -> dict[str, int] | None:
-        """Tracked paths and sizes, or None when this is not a git repository."""
-        folder = git_dir(self.root)
-        if folder is None:
+        """Tracked paths and their sizes on disk, or None when this is not a git repository."""
+        modes = self.tracked_modes
+        if modes is None:
             return None
-        index = folder / "index"
-        if not index.is_file():
-            return {}
-        try:
-            return read_index(index)
-        except (OSError, ValueError, struct.error):
-            return None  # an index we cannot read: check the files on disk instead
-
-    @property
-    def tracked(self) -> list[str] | None:
-        return None if self.git_index is None else sorted(self.git_index)
-
-    @cached_property
-    def files(self) -> list[str]:
-        """The repository's files: what git tracks, else a walk that skips tool folders."""
-        if self.git_index is not None:
-            return [p for p in sorted(self.git_index) if os.path.lexists(self.root / p)]
-        return self.worktree
-
-    @cached_property
-    def worktree(self) -> list[str]:
-        """Every file on disk, tracked or not, outside tool folders and data/."""
-        found: list[str] = []
-        for folder, dirs, names in os.walk(self.root):
-            rel_folder = os.path.relpath(folder, self.root).replace(os.sep, "/")
-            dirs[:] = sorted(
-                d
-                for d in dirs
-                if d not in SKIP_DIRS
-                and not d.endswith(".egg-info")
-                and not (rel_folder == "." and d == "data")
-                and not (rel_folder == ".dvc" and d in ("cache", "tmp"))
-            )
-            for name in names:
-                rel = name if rel_folder == "." else f"{rel_folder}/{name}"
-                found.append(rel)
-        return sorted(found)
-
-    def files_matching(self, predicate: Callable[[str], bool]) -> list[str]:
-        return [p for p in self.files if predicate(p)]
-
-    @cached_property
-    def gitignore_rules(self) -> list[str]:
-        return patterns.parse_lines(self.text(".gitignore") or "")
-
-    def git_ignored(self, rel: str) -> bool:
-        return patterns.ignored(rel, self.gitignore_rules)
-
-    # -- parsing --------------------------------------------------------------
-    def _parse(self, kind: str, rel: str, parser: Callable[[str], Parsed]) -> Parsed | None:
-        key = (kind, rel)
-        if key not in self._parsed:
-            text = self.text(rel)
-            if text is None:
-                return None
-            self._parsed[key] = parser(text)
-        return self._parsed[key]
-
-    def yaml(self, rel: str) -> Parsed | None:
-        from .parsers import parse_yaml
-
-        return self._parse("yaml", rel, parse_yaml)
-
-    def toml(self, rel: str) -> Parsed | None:
-        from .parsers import parse_toml
-
-        return self._parse("toml", rel, parse_toml)
-
-    def ini(self, rel: str) -> Parsed | None:
-        from .parsers import parse_ini
-
-        return self._parse("ini", rel, parse_ini)
-
-    def json(self, rel: str) -> Parsed | None:
-        from .parsers import parse_json
-
-        return self._parse("json", rel, parse_json)
-
-    def parse_any(self, rel: str) -> Parsed | None:
-        from .parsers import kind_of
-
-        kind = kind_of(rel)
-        if kind is None:
-            return None
-        name = "json" if kind == "notebook" else kind
-        parse: Callable[[str], Parsed | None] = getattr(self, name)
-        return parse(rel)
-
-    def broken(self, rel: str) -> bool:
-        parsed = self.parse_any(rel)
-        return parsed is not None and parsed.error is not None
-
-    def data(self, rel: str) -> Any:
-        """Parsed content, or None when missing or unparsable."""
-        parsed = self.parse_any(rel)
-        return None if parsed is None else parsed.data
+        sizes = {}
+        for rel in modes:
+            size = self.size(rel)
+            if size is not None:
+                sizes[rel] = size
+        return sizes
 
     # -- lines -----------------------------------------------------------------
     def find_line(self, rel: str, regex: str, flags: int = 0) -> tuple[int, int] | None:
@@ -240,38 +56,9 @@ class Context:
     def ini_line(self, rel: str, section: str, key: str | None = None) -> int | None:
         """The line of ``[section]`` or of ``key`` in it."""
         text = self.text(rel)
-        if text is None:
-            return None
-        current = None
-        key_indent = -1  # a line indented deeper than the last key continues its value
-        for number, line in enumerate(text.splitlines(), 1):
-            stripped = line.strip()
-            indent = len(line) - len(line.lstrip())
-            if not stripped or stripped.startswith(("#", ";")):
-                continue
-            if stripped.startswith("[") and stripped.endswith("]"):
-                current = stripped[1:-1].strip()
-                key_indent = -1
-                if key is None and current == section:
-                    return number
-            elif key_indent < 0 or indent <= key_indent:
-                key_indent = indent
-                name = re.split(r"[=:]", stripped, maxsplit=1)[0].strip()
-                if current == section and name == key:
-                    return number
-        return None
+        return None if text is None else ini_line(text, section, key)
 
     # -- the project -------------------------------------------------------------
-    @cached_property
-    def setup_cfg(self) -> dict[str, dict[str, str]]:
-        data = self.data("setup.cfg") if self.is_file("setup.cfg") else None
-        return data if isinstance(data, dict) else {}
-
-    @cached_property
-    def pyproject(self) -> dict[str, Any]:
-        data = self.data("pyproject.toml") if self.is_file("pyproject.toml") else None
-        return data if isinstance(data, dict) else {}
-
     @cached_property
     def answers(self) -> dict[str, str] | None:
         """The recorded dsproject-ops answers (setup.cfg ``[pyscaffold]``), if any."""
@@ -303,12 +90,10 @@ class Context:
         section = self.setup_cfg.get("pyscaffold", {})
         if section.get("package"):
             return section["package"].strip()
-        for base in ("src", "."):
-            folder = self.root / base
-            if folder.is_dir():
-                for child in sorted(folder.iterdir()):
-                    if (child / "__init__.py").is_file() and child.name not in ("tests", "docs"):
-                        return child.name
+        for style in ("src", "flat"):
+            for found in self.packages:
+                if found.style == style:
+                    return found.name
         return None
 
     @cached_property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Iterable, Iterator, NamedTuple
 
-from . import condaspec
+from ..repository import conda as condaspec
 from .context import Context
 from .registry import Check, Issue
 

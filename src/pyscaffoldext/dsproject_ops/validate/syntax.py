@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from ..repository.formats import kind_of
 from .context import Context
-from .parsers import kind_of
 from .registry import Check, Issue
 
 
@@ -20,7 +20,12 @@ class _Parses(Check):
             parsed = ctx.parse_any(rel)
             if parsed is not None and parsed.error is not None:
                 err = parsed.error
-                yield Issue(f"{self.what} does not parse: {err.message}", rel, err.line, err.column)
+                if err.unreadable:  # too large, not UTF-8, out of the repository, a bound
+                    yield Issue(f"{self.what} not checked: {err.message}", rel, err.line)
+                else:
+                    yield Issue(
+                        f"{self.what} does not parse: {err.message}", rel, err.line, err.column
+                    )
 
 
 class YamlParses(_Parses):
@@ -86,6 +91,9 @@ class NotebooksParse(Check):
                 continue
             parsed = ctx.json(rel)
             if parsed is None:
+                continue
+            if parsed.error is not None and parsed.error.unreadable:
+                yield Issue(f"notebook not checked: {parsed.error.message}", rel)
                 continue
             if parsed.error is not None:
                 err = parsed.error
