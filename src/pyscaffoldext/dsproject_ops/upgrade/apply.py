@@ -178,6 +178,7 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
     else:
         layout = foreign.Layout()
     changes = foreign.adjust(changes, layout, answers.package, lambda rel: _untracked(repo, rel))
+    notes += foreign.layout_notes(layout, answers.package, changes)
     if from_version is None:
         notes += foreign.requirement_notes(adoption.read("requirements.txt"), history.pins(to_root))
     # A symbolic link or a submodule where the template has a file: never merged.

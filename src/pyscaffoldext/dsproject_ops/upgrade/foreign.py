@@ -32,10 +32,6 @@ from typing import Callable, Iterable, Mapping
 
 from .plan import ADDED, KEPT, MERGED, SKIPPED, UNCHANGED, Change
 
-# Top-level folders that hold an ``__init__.py`` without being the project's package.
-NOT_PACKAGES = frozenset(
-    {"tests", "test", "docs", "doc", "notebooks", "scripts", "examples", "benchmarks", "conf"}
-)
 OLD_EXTENSION = "dsproject"
 NEW_EXTENSION = "dsproject_ops"
 
@@ -64,36 +60,19 @@ class Layout:
 
 
 def find_layout(tracked: Iterable[str], preferred: str = "") -> Layout:
-    """The team's package among the tracked files: ``src/*/__init__.py`` first (the
-    one named ``preferred`` if there are several), then a top-level ``*/__init__.py``
-    that is not a tests or docs folder, then ``src/__init__.py``."""
+    """The team's package among the tracked files (the repository model's finder):
+    a src-layout package first (the one named ``preferred`` if there are several),
+    then a flat one (``src/`` itself counts, as cookiecutter-data-science v1 made it)."""
+    from ..repository.layout import packages
+
     names = list(tracked)
-    src_pkgs = sorted(
-        p.split("/")[1] for p in names if p.count("/") == 2 and _is_init(p, "src/")
-    )
-    flat = sorted(
-        p.split("/")[0]
-        for p in names
-        if p.count("/") == 1
-        and p.endswith("/__init__.py")
-        and p.split("/")[0] not in NOT_PACKAGES | {"src"}
-        and p.split("/")[0].isidentifier()
-    )
-    if src_pkgs:
-        chosen = preferred if preferred in src_pkgs else src_pkgs[0]
-        folder = f"src/{chosen}"
-    elif flat:
-        folder = preferred if preferred in flat else flat[0]
-    elif "src/__init__.py" in names:
-        folder = "src"
-    else:
+    found = [p for p in packages(names) if p.style in ("src", "flat")]
+    if not found:
         return Layout()
+    by_style = sorted(found, key=lambda p: (p.style != "src", p.name != preferred, p.folder))
+    folder = by_style[0].folder
     prefix = folder + "/"
     return Layout(folder, frozenset(p for p in names if p.startswith(prefix)))
-
-
-def _is_init(path: str, prefix: str) -> bool:
-    return path.startswith(prefix) and path.endswith("/__init__.py")
 
 
 def package_for_answers(layout: Layout, derived: str) -> str:
@@ -243,12 +222,7 @@ def _skip_reason(path: str, layout: Layout, template_dir: str) -> str:
     if not path.startswith(template_dir):
         return ""
     if layout.package_dir and layout.flat:
-        where = layout.package_dir
-        return (
-            f"your package is {where}/ (not under src/): the template's {template_dir} is "
-            f"not added beside it (`git mv {where} {template_dir.rstrip('/')}`, then upgrade "
-            "again, to take the template's modules)"
-        )
+        return f"beside your package {layout.package_dir}/ (see the note below)"
     inner = path[len(template_dir) :]
     if "/" in inner or not inner.endswith(".py"):
         return ""
@@ -256,9 +230,28 @@ def _skip_reason(path: str, layout: Layout, template_dir: str) -> str:
     if any(p.startswith(folder) for p in layout.files):
         return (
             f"it would shadow your package {folder}: the template's module is not added "
-            "(rename yours, or leave it out of the template's pipeline)"
+            "(rename yours to take it)"
         )
     return ""
+
+
+def layout_notes(layout: Layout, template_package: str, changes: list[Change]) -> list[str]:
+    """One explanation for every template module skipped beside a flat package."""
+    if not any(c.kind == SKIPPED and c.note.startswith("beside ") for c in changes):
+        return []
+    target = f"src/{template_package}"
+    if layout.package_dir == "src":
+        return [
+            f"your package is src/ itself (cookiecutter-data-science v1): the template's "
+            f"{target}/ would sit inside it and is not added; to take the template's modules, "
+            f"move your sub-packages into {target}/ (imports `src.x` become "
+            f"`{template_package}.x`), commit, and upgrade again"
+        ]
+    return [
+        f"your package is {layout.package_dir}/ (flat layout): the template's {target}/ is "
+        f"not added beside it; to take the template's modules, `git mv {layout.package_dir} "
+        f"{target}`, commit, and upgrade again"
+    ]
 
 
 # --- requirements.txt ------------------------------------------------------------------
@@ -268,37 +261,42 @@ def requirement_notes(requirements: str | None, pins: Mapping[str, str]) -> list
     """``requirements.txt`` pins that disagree with the template's pins."""
     if not requirements:
         return []
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-    wanted = {canonicalize_name(k): v for k, v in pins.items()}
+    from ..repository.requirements import canonical, parse
+
+    wanted = {canonical(k): v for k, v in pins.items()}
     notes = []
     for number, raw in enumerate(requirements.splitlines(), 1):
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith(("#", "-")):
             continue
+        req = parse(line, number)
+        if req.error or req.name not in wanted:
+            continue
+        new = wanted[req.name]
+        if req.pinned is not None:
+            if req.pinned != new:
+                notes.append(
+                    f"requirements.txt:{number}: {line}, but the template pins "
+                    f"{req.name}=={new} (environment.yml, setup.cfg): pick one"
+                )
+            continue
         try:
-            req = Requirement(line)
-        except InvalidRequirement:
+            allowed = new in SpecifierSet(req.specifier)
+        except InvalidSpecifier:
             continue
-        name = canonicalize_name(req.name)
-        if name not in wanted:
-            continue
-        pinned = [s.version for s in req.specifier if s.operator in ("==", "===")]
-        if pinned and pinned[0] != wanted[name]:
-            notes.append(
-                f"requirements.txt:{number}: {req.name}=={pinned[0]}, but the template pins "
-                f"{req.name}=={wanted[name]} (environment.yml, setup.cfg): pick one"
-            )
-        elif not pinned and wanted[name] not in req.specifier:
+        if not allowed:
             notes.append(
                 f"requirements.txt:{number}: {line} excludes the template's pin "
-                f"{req.name}=={wanted[name]}: pick one"
+                f"{req.name}=={new}: pick one"
             )
     return notes
 
 
-def migrated_ours(ours: Mapping[str, "str | None"], pyscaffold_version: str) -> dict[str, "str | None"]:
+def migrated_ours(
+    ours: Mapping[str, "str | None"], pyscaffold_version: str
+) -> dict[str, "str | None"]:
     """The repository's files as the plan should see them: the old extension's record
     migrated (the plan then merges the template's record into the migrated text)."""
     out = dict(ours)
