@@ -88,7 +88,12 @@ class Entry:
 
 def dsproject(repo: Path) -> None:
     run([str(peer("dsproject") / "putup"), "--dsproject", repo.name], repo.parent)
-    edit(repo, "README.md", "# churn-model\n", "# churn-model\n\nOur churn model, retrained monthly.\n")
+    edit(
+        repo,
+        "README.md",
+        "# churn-model\n",
+        "# churn-model\n\nOur churn model, retrained monthly.\n",
+    )
     edit(
         repo,
         "setup.cfg",
@@ -96,7 +101,9 @@ def dsproject(repo: Path) -> None:
         'install_requires =\n    importlib-metadata; python_version<"3.8"\n'
         "    pandas>=1.5\n    scikit-learn\n",
     )
-    edit(repo, "environment.yml", "  - pandas\n", "  - pandas\n  - scikit-learn>=1.3  # the team's\n")
+    edit(
+        repo, "environment.yml", "  - pandas\n", "  - pandas\n  - scikit-learn>=1.3  # the team's\n"
+    )
     edit(repo, ".pre-commit-config.yaml", "rev: stable", "rev: 24.4.2")
     write(
         repo,

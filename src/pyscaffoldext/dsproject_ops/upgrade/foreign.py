@@ -193,12 +193,11 @@ def adjust(
     ``untracked(path)``: the bytes of an untracked (or ignored) file in the way, or None.
     """
     out = []
-    template_dir = f"src/{template_package}/"
     for c in changes:
         if c.kind != ADDED:
             out.append(c)
             continue
-        note = _skip_reason(c.path, layout, template_dir)
+        note = layout_conflict(c.path, layout, template_package)
         if note:
             out.append(replace(c, kind=SKIPPED, text=None, note=note))
             continue
@@ -218,7 +217,12 @@ def adjust(
     return out
 
 
-def _skip_reason(path: str, layout: Layout, template_dir: str) -> str:
+def layout_conflict(path: str, layout: Layout, template_package: str) -> str:
+    """Why the template's ``path`` does not fit the team's layout ("" if it fits).
+
+    The one rule for both the upgrade (which skips such a file) and ``dsops validate``
+    (which does not call it missing)."""
+    template_dir = f"src/{template_package}/"
     if not path.startswith(template_dir):
         return ""
     if layout.package_dir and layout.flat:
