@@ -26,7 +26,7 @@ from ..render import render
 from . import foreign, history
 from .adopt import infer_answers
 from .merge3 import Labels
-from .plan import ADDED, CONFLICT, KEPT, REMOVED, UNCHANGED, Change, plan
+from .plan import ADDED, CONFLICT, KEPT, REMOVED, SKIPPED, UNCHANGED, Change, plan
 from .record import recorded_answers, recorded_version
 
 JOURNAL = "dsops-upgrade"
@@ -178,6 +178,22 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
     else:
         layout = foreign.Layout()
     changes = foreign.adjust(changes, layout, answers.package, lambda rel: _untracked(repo, rel))
+    skipped = [c.path for c in changes if c.kind == SKIPPED]
+    package_files = [p for p in theirs if p.startswith(f"src/{answers.package}/")]
+    if package_files and set(package_files) <= set(skipped):  # a flat package: one line
+        skipped = [p for p in skipped if p not in package_files] + [f"src/{answers.package}/*"]
+    if skipped and "setup.cfg" in theirs:
+        # The skips are recorded where validate reads them; setup.cfg is planned again.
+        theirs = {**theirs, "setup.cfg": foreign.ignore_skipped(theirs["setup.cfg"], skipped)}
+        (again,) = plan(
+            {k: v for k, v in base.items() if k == "setup.cfg"},
+            {"setup.cfg": theirs["setup.cfg"]},
+            {"setup.cfg": mine.get("setup.cfg")},
+            labels,
+            adopting=from_version is None,
+        )
+        (again,) = foreign.restore_ours([again], ours)
+        changes = [again if c.path == "setup.cfg" else c for c in changes]
     notes += foreign.layout_notes(layout, answers.package, changes)
     if from_version is None:
         notes += foreign.requirement_notes(adoption.read("requirements.txt"), history.pins(to_root))

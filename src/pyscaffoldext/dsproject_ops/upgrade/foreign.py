@@ -97,6 +97,7 @@ def adapt_theirs(
     if layout.flat:
         drop_options += [("options", "package_dir"), ("options", "packages")]
         drop_sections += ["options.packages.find", "options.package_data"]
+        drop_sections += ["options.entry_points"]  # the template's cli module is not added
         notes.append(
             f"setup.cfg: the template's src/ package finding is left out: your package is "
             f"{layout.package_dir}/"
@@ -104,16 +105,26 @@ def adapt_theirs(
     if _has_project_table(read("pyproject.toml")) and not _has_metadata(read("setup.cfg")):
         # The team's metadata and dependencies live in pyproject.toml [project]: the
         # template's [metadata]/[options] would give setuptools a second, different copy.
-        drop_sections += ["metadata", "options", "options.packages.find"]
+        # Only [metadata] name stays: the record of the answers names the project by it.
+        drop_options += [("metadata", key) for key in _options(cfg, "metadata") if key != "name"]
+        drop_sections += ["options", "options.packages.find"]
         drop_sections += ["options.package_data", "options.extras_require"]
         drop_sections += ["options.entry_points"]
         notes.append(
-            "setup.cfg: the template's [metadata] and [options] are left out: your project "
-            "is described in pyproject.toml [project]"
+            "setup.cfg: the template's [metadata] (but its name) and [options] are left out: "
+            "your project is described in pyproject.toml [project]"
         )
     if drop_sections or drop_options:
         out["setup.cfg"] = _drop_ini(cfg, set(drop_sections), set(drop_options))
     return out, notes
+
+
+def _options(text: str, section: str) -> list[str]:
+    from configupdater import ConfigUpdater
+
+    updater = ConfigUpdater()
+    updater.read_string(text)
+    return list(updater[section].keys()) if updater.has_section(section) else []
 
 
 def _drop_ini(text: str, sections: set[str], options: set[tuple[str, str]]) -> str:
@@ -188,7 +199,8 @@ def adjust(
     template_package: str,
     untracked: Callable[[str], "bytes | None"],
 ) -> list[Change]:
-    """Skip what would break the team's layout; never block on an identical placeholder.
+    """Skip what would break the team's layout, and the template files that need what
+    was skipped; never block on an identical placeholder.
 
     ``untracked(path)``: the bytes of an untracked (or ignored) file in the way, or None.
     """
@@ -214,7 +226,48 @@ def adjust(
             )
             continue
         out.append(c)
+    return _skip_dependents(out, template_package)
+
+
+def _skip_dependents(changes: list[Change], package: str) -> list[Change]:
+    """Template files that import (or run) a skipped template module are skipped too:
+    a test of a module that is not there, or a DVC stage running it, cannot work."""
+    prefix = f"src/{package}/"
+    skipped = {
+        c.path[len(prefix) : -len(".py")]
+        for c in changes
+        if c.kind == SKIPPED and c.path.startswith(prefix) and c.path.endswith(".py")
+    }
+    skipped.discard("__init__")
+    out = list(changes)
+    while skipped:
+        found: set[str] = set()
+        for n, c in enumerate(out):
+            if c.kind != ADDED or c.text is None or c.path.endswith(".md"):
+                continue  # documents may name a module; only code and pipelines need it
+            needed = sorted(m for m in skipped if _uses(c.text, package, m, c.path, prefix))
+            if needed:
+                names = ", ".join(f"{package}.{m}" for m in needed)
+                verb = "is" if len(needed) == 1 else "are"
+                out[n] = replace(
+                    c, kind=SKIPPED, text=None, note=f"needs {names}, which {verb} not added"
+                )
+                if c.path.startswith(prefix) and c.path.endswith(".py"):
+                    found.add(c.path[len(prefix) : -len(".py")])
+        skipped = found
     return out
+
+
+def _uses(text: str, package: str, module: str, path: str, prefix: str) -> bool:
+    pkg, mod = re.escape(package), re.escape(module)
+    patterns = [
+        rf"\b{pkg}\.{mod}\b",
+        rf"\bsrc/{pkg}/{mod}\.py\b",
+        rf"\bfrom {pkg} import [^\n]*\b{mod}\b",
+    ]
+    if path.startswith(prefix):
+        patterns += [rf"^\s*from \.{mod} import\b", rf"^\s*from \. import [^\n]*\b{mod}\b"]
+    return any(re.search(p, text, re.MULTILINE) for p in patterns)
 
 
 def layout_conflict(path: str, layout: Layout, template_package: str) -> str:
@@ -336,3 +389,35 @@ def restore_ours(changes: list[Change], ours: Mapping[str, "str | None"]) -> lis
             note = "; ".join(filter(None, [c.note, "[pyscaffold] dsproject is now dsproject_ops"]))
             out.append(replace(c, ours=real, note=note))
     return out
+
+
+IGNORE_SECTION = "dsops.validate"
+IGNORE_COMMENT = (
+    "# Template files dsops upgrade left out: they do not fit this repository's\n"
+    "# package layout (see its report). Drop a line once the file exists.\n"
+)
+
+
+def ignore_skipped(setup_cfg: str, skipped: Iterable[str]) -> str:
+    """The template's ``setup.cfg`` with ``[dsops.validate] per-path-ignores`` for the
+    skipped files, so ``dsops validate`` does not call them missing (LAY001): the
+    decision is written in the repository, where the team sees and can undo it."""
+    from configupdater import ConfigUpdater
+
+    paths = sorted(set(skipped))
+    if not paths:
+        return setup_cfg
+    updater = ConfigUpdater()
+    updater.read_string(setup_cfg)
+    if not updater.has_section(IGNORE_SECTION):
+        text = str(updater).rstrip("\n") + f"\n\n[{IGNORE_SECTION}]\n{IGNORE_COMMENT}"
+        updater = ConfigUpdater()
+        updater.read_string(text)
+    section = updater[IGNORE_SECTION]
+    lines = [f"{p}: LAY001" for p in paths]
+    if section.has_option("per-path-ignores"):
+        old = [v for v in (section["per-path-ignores"].value or "").splitlines() if v.strip()]
+        lines = old + [line for line in lines if line not in old]
+    section.set("per-path-ignores")
+    section["per-path-ignores"].set_values(lines)
+    return str(updater)
