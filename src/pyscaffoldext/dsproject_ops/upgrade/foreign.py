@@ -258,7 +258,14 @@ def _skip_dependents(changes: list[Change], package: str) -> list[Change]:
     return out
 
 
+# Needs that no import shows: the image runs the project's console script (the cli
+# module) to serve the model (the serve module).
+HIDDEN_NEEDS = {"Dockerfile": ("cli", "serve")}
+
+
 def _uses(text: str, package: str, module: str, path: str, prefix: str) -> bool:
+    if module in HIDDEN_NEEDS.get(path, ()):
+        return True
     pkg, mod = re.escape(package), re.escape(module)
     patterns = [
         rf"\b{pkg}\.{mod}\b",
