@@ -26,7 +26,7 @@ from ..render import render
 from . import foreign, history
 from .adopt import infer_answers
 from .merge3 import Labels
-from .plan import ADDED, CONFLICT, KEPT, REMOVED, SKIPPED, UNCHANGED, Change, plan
+from .plan import ADDED, CONFLICT, KEPT, MERGED, REMOVED, SKIPPED, UNCHANGED, Change, plan
 from .record import recorded_answers, recorded_version
 
 JOURNAL = "dsops-upgrade"
@@ -166,7 +166,12 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
     if from_version is None:
         theirs, notes = foreign.adapt_theirs(theirs, adoption.layout, adoption.read)
     paths = sorted(set(base) | set(theirs))
-    tracked = _tracked(repo, paths)
+    # The team's own files adoption must change (never a path the template renders).
+    extra: dict[str, str] = {}
+    if from_version is None:
+        extra = foreign.unhide_dvc_pointers(adoption.files, adoption.read)
+        extra = {p: t for p, t in extra.items() if p not in theirs}
+    tracked = _tracked(repo, paths + sorted(extra))
     ours = {p: _read(repo, p) for p in tracked}
     mine = foreign.migrated_ours(ours, history.pyscaffold_version(to_root))
     changes = plan(base, theirs, mine, labels, adopting=from_version is None)
@@ -178,6 +183,13 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
     else:
         layout = foreign.Layout()
     changes = foreign.adjust(changes, layout, answers.package, lambda rel: _untracked(repo, rel))
+    changes += [
+        Change(
+            p, MERGED, text, ours=ours.get(p), note="!*.dvc added: DVC pointer files stay trackable"
+        )
+        for p, text in sorted(extra.items())
+        if ours.get(p) is not None
+    ]
     skipped = [c.path for c in changes if c.kind == SKIPPED]
     package_files = [p for p in theirs if p.startswith(f"src/{answers.package}/")]
     if package_files and set(package_files) <= set(skipped):  # a flat package: one line
@@ -218,6 +230,7 @@ class Adoption:
     answers: Answers
     layout: foreign.Layout
     read: Callable[[str], "str | None"]
+    files: list[str]
 
 
 def foreign_adoption(repo: Repo) -> Adoption:
@@ -230,7 +243,7 @@ def foreign_adoption(repo: Repo) -> Adoption:
     files_set = frozenset(files)
     layout = foreign.find_layout(files)
     answers = infer_answers(repo.root.name, read, [layout.package] if layout.package else [])
-    return Adoption(answers, layout, read)
+    return Adoption(answers, layout, read, files)
 
 
 def _layout(repo: Repo, package: str) -> foreign.Layout:

@@ -428,3 +428,28 @@ def ignore_skipped(setup_cfg: str, skipped: Iterable[str]) -> str:
     section.set("per-path-ignores")
     section["per-path-ignores"].set_values(lines)
     return str(updater)
+
+
+DVC_POINTERS = "# DVC pointer files (*.dvc) are tracked by git (dsops upgrade added this)\n!*.dvc\n"
+
+
+def unhide_dvc_pointers(
+    files: Iterable[str], read: Callable[[str], "str | None"]
+) -> dict[str, str]:
+    """``{path: new text}`` for the team's own ``data/**/.gitignore`` files that hide
+    everything (pyscaffoldext-dsproject's ``*`` / ``!.gitignore``): they would hide the
+    DVC pointer files too, which the template's root ``.gitignore`` cannot re-include
+    (a deeper file's rules win)."""
+    from ..repository.ignore import IgnoreRules
+
+    out = {}
+    for rel in files:
+        if not (rel.startswith("data/") and rel.endswith("/.gitignore")):
+            continue
+        text = read(rel)
+        if text is None:
+            continue
+        folder = rel[: -len(".gitignore")]
+        if IgnoreRules({rel: text}).ignored(folder + "x.csv.dvc"):
+            out[rel] = text + ("" if text.endswith("\n") or not text else "\n") + DVC_POINTERS
+    return out
