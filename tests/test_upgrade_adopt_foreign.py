@@ -195,3 +195,29 @@ def test_nested_data_ignores_let_dvc_pointers_through() -> None:
     assert out["data/raw/.gitignore"].startswith(files["data/raw/.gitignore"])
     assert out["data/raw/.gitignore"].endswith("!*.dvc\n")
     assert unhide_dvc_pointers(out, out.get) == {}
+
+
+def test_the_teams_documents_under_other_names_are_kept() -> None:
+    changes = [_added("README.md", "# x\n"), _added("docs/index.md", "# x\n")]
+    got = adjust(changes, Layout(), "p", lambda rel: None, frozenset({"README.rst"}))
+    assert [(c.path, c.kind, c.note) for c in got] == [
+        ("README.md", SKIPPED, "you have README.rst"),
+        ("docs/index.md", ADDED, ""),
+    ]
+
+
+def test_packaging_and_the_image_use_the_teams_documents() -> None:
+    cfg = "[metadata]\nname = x\nlicense_files = LICENSE.txt\nlong_description = file: README.md\n"
+    cfg += "long_description_content_type = text/markdown; charset=UTF-8\n"
+    docker = "FROM python\nCOPY setup.cfg README.md LICENSE.txt ./\nRUN echo README.md\n"
+    team = {"README.rst": "x", "LICENSE": "y"}
+    out, _ = adapt_theirs({"setup.cfg": cfg, "Dockerfile": docker}, Layout(), team.get)
+    assert (
+        out["Dockerfile"]
+        == "FROM python\nCOPY setup.cfg README.rst LICENSE ./\nRUN echo README.md\n"
+    )
+    parser = configparser.RawConfigParser()
+    parser.read_string(out["setup.cfg"])
+    assert parser["metadata"]["long_description"] == "file: README.rst"
+    assert parser["metadata"]["long_description_content_type"] == "text/x-rst; charset=UTF-8"
+    assert parser["metadata"]["license_files"] == "LICENSE"

@@ -294,7 +294,8 @@ def ccds_v1(repo: Path) -> None:
             "Sphinx\ncoverage\nflake8\npython-dotenv>=0.5.1\n",
             "tox.ini": "[flake8]\nmax-line-length = 79\nmax-complexity = 10\n",
             "test_environment.py": "import sys\n\nREQUIRED_PYTHON = 'python3'\n",
-            "Makefile": ".PHONY: data\ndata:\n\tpython src/data/make_dataset.py data/raw data/processed\n",
+            "Makefile": ".PHONY: data\ndata:\n"
+            "\tpython src/data/make_dataset.py data/raw data/processed\n",
             "README.md": "machine-failures\n==============================\n\nPredict failures.\n",
             "LICENSE": "The MIT License (MIT)\nCopyright (c) 2026, Dee\n",
             ".gitignore": "*.py[cod]\n.env\n\n# exclude data from source control by default\n"
@@ -340,13 +341,13 @@ def kedro(repo: Path) -> None:
         repo.parent,
     )
     commit(repo, "kedro new")
+    pipeline = f"src/{repo.name}/pipelines/data_processing"
     package = repo.name
     write(
         repo,
         {
-            f"src/{package}/pipelines/data_processing/__init__.py": "from .pipeline import create_pipeline  # noqa: F401\n",
-            f"src/{package}/pipelines/data_processing/pipeline.py": "def create_pipeline(**kwargs):\n"
-            "    return None\n",
+            f"{pipeline}/__init__.py": "from .pipeline import create_pipeline  # noqa: F401\n",
+            f"{pipeline}/pipeline.py": "def create_pipeline(**kwargs):\n    return None\n",
             # a sub-package named like the template's features.py
             f"src/{package}/features/__init__.py": "WINDOW = 3\n",
             "conf/base/catalog.yml": """

@@ -182,7 +182,13 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
         layout = _layout(repo, answers.package)
     else:
         layout = foreign.Layout()
-    changes = foreign.adjust(changes, layout, answers.package, lambda rel: _untracked(repo, rel))
+    changes = foreign.adjust(
+        changes,
+        layout,
+        answers.package,
+        lambda rel: _untracked(repo, rel),
+        frozenset(adoption.files) if from_version is None else frozenset(),
+    )
     changes += [
         Change(
             p, MERGED, text, ours=ours.get(p), note="!*.dvc added: DVC pointer files stay trackable"

@@ -115,8 +115,47 @@ def adapt_theirs(
             "your project is described in pyproject.toml [project]"
         )
     if drop_sections or drop_options:
-        out["setup.cfg"] = _drop_ini(cfg, set(drop_sections), set(drop_options))
+        cfg = out["setup.cfg"] = _drop_ini(cfg, set(drop_sections), set(drop_options))
+    renamed = {}
+    for name in ("README.md", "LICENSE.txt"):
+        own = [n for n in EQUIVALENTS[name] if read(name) is None and read(n) is not None]
+        if own:
+            renamed[name] = own[0]
+    if renamed:
+        # The template's README.md / LICENSE.txt are not added beside the team's own:
+        # packaging and the image use the team's.
+        out["setup.cfg"] = _documents(cfg, renamed)
+        if "Dockerfile" in out:
+            out["Dockerfile"] = "".join(
+                _copy_line(line, renamed) for line in out["Dockerfile"].splitlines(True)
+            )
     return out, notes
+
+
+def _copy_line(line: str, renamed: Mapping[str, str]) -> str:
+    if not line.startswith("COPY "):
+        return line
+    return " ".join(renamed.get(word, word) for word in line.split(" "))
+
+
+def _documents(text: str, renamed: Mapping[str, str]) -> str:
+    from configupdater import ConfigUpdater
+
+    updater = ConfigUpdater()
+    updater.read_string(text)
+    if not updater.has_section("metadata"):
+        return text
+    meta = updater["metadata"]
+    readme = renamed.get("README.md")
+    if readme and meta.has_option("long_description"):
+        meta["long_description"].value = f"file: {readme}"
+        if meta.has_option("long_description_content_type"):
+            kind = "text/x-rst" if readme.endswith(".rst") else "text/plain"
+            meta["long_description_content_type"].value = f"{kind}; charset=UTF-8"
+    license_file = renamed.get("LICENSE.txt")
+    if license_file and meta.has_option("license_files"):
+        meta["license_files"].value = license_file
+    return str(updater)
 
 
 def _options(text: str, section: str) -> list[str]:
@@ -193,16 +232,29 @@ def migrate_record(setup_cfg: str, pyscaffold_version: str) -> str:
 # --- the plan, fitted to the layout ----------------------------------------------------
 
 
+# The team's own document under another name: the template's is not added beside it.
+EQUIVALENTS = {
+    "README.md": ("README", "README.rst", "README.txt"),
+    "LICENSE.txt": ("LICENSE", "LICENSE.md", "LICENSE.rst", "COPYING"),
+    "CHANGELOG.md": ("CHANGELOG.rst", "CHANGELOG", "CHANGES.md", "CHANGES.rst", "HISTORY.md"),
+    "AUTHORS.md": ("AUTHORS", "AUTHORS.rst"),
+    "docs/index.md": ("docs/index.rst",),
+}
+
+
 def adjust(
     changes: list[Change],
     layout: Layout,
     template_package: str,
     untracked: Callable[[str], "bytes | None"],
+    tracked: frozenset[str] = frozenset(),
 ) -> list[Change]:
-    """Skip what would break the team's layout, and the template files that need what
-    was skipped; never block on an identical placeholder.
+    """Skip what would break the team's layout, the template files that need what was
+    skipped, and documents the team has under another name (``README.rst``); never
+    block on an identical placeholder.
 
-    ``untracked(path)``: the bytes of an untracked (or ignored) file in the way, or None.
+    ``untracked(path)``: the bytes of an untracked (or ignored) file in the way, or None;
+    ``tracked``: the repository's tracked files (when adopting).
     """
     out = []
     for c in changes:
@@ -210,6 +262,9 @@ def adjust(
             out.append(c)
             continue
         note = layout_conflict(c.path, layout, template_package)
+        own = [name for name in EQUIVALENTS.get(c.path, ()) if name in tracked]
+        if own and not note:
+            note = f"you have {own[0]}"
         if note:
             out.append(replace(c, kind=SKIPPED, text=None, note=note))
             continue
