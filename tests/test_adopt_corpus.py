@@ -285,8 +285,8 @@ def test_putup_update_dry_run_writes_nothing(corpus: Callable[[str], Path], tmp_
 
 
 # The root .gitignore merge (helper h12b's structured merges) must re-include DVC
-# pointer files that the team's `/data/` or `data/**` hides.
-ROOT_IGNORE_HIDES_POINTERS = {"ccds-v1", "ccds-v2", "kedro"}
+# pointer files that the team's `/data/`, `data/**` or `data/processed/` hides.
+ROOT_IGNORE_HIDES_POINTERS = {"ccds-v1", "ccds-v2", "kedro", "hand-made"}
 
 
 @pytest.mark.parametrize(
