@@ -221,3 +221,12 @@ def test_packaging_and_the_image_use_the_teams_documents() -> None:
     assert parser["metadata"]["long_description"] == "file: README.rst"
     assert parser["metadata"]["long_description_content_type"] == "text/x-rst; charset=UTF-8"
     assert parser["metadata"]["license_files"] == "LICENSE"
+
+
+def test_the_python_version_is_read_from_environment_yml() -> None:
+    from pyscaffoldext.dsproject_ops.upgrade.adopt import _env_python
+
+    assert _env_python("dependencies:\n  - python=3.12\n  - pip\n") == "3.12"
+    assert _env_python("dependencies:\n    - pandas\n    - python >=3.13\n") == "3.13"
+    assert _env_python("dependencies: [\n") == ""  # does not parse: the default applies
+    assert _env_python(None) == ""
