@@ -18,15 +18,14 @@ import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from ..answers import Answers, with_template_version
 from ..errors import DsopsError
 from ..render import render
-from . import foreign, history
-from .adopt import infer_answers
+from . import fitting, history
 from .merge3 import Labels
-from .plan import ADDED, CONFLICT, KEPT, MERGED, REMOVED, SKIPPED, UNCHANGED, Change, plan
+from .plan import ADDED, CONFLICT, KEPT, REMOVED, UNCHANGED, Change
 from .record import recorded_answers, recorded_version
 
 JOURNAL = "dsops-upgrade"
@@ -154,7 +153,7 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
         base = render(answers, root=base_root)
         labels = Labels("yours", f"template {from_version}", f"template {to_version}")
     else:
-        adoption = foreign_adoption(repo)
+        adoption = fitting.adoption_of(repo)
         answers = adoption.answers
         base, base_root = {}, None
         labels = Labels("yours", "nothing (adopted)", f"template {to_version}")
@@ -162,59 +161,10 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
     # an upgrade with nothing to do renders once.
     same = base_root is not None and base_root == to_root
     theirs = base if same else render(with_template_version(answers, to_version), root=to_root)
-    notes: list[str] = []
-    if from_version is None:
-        theirs, notes = foreign.adapt_theirs(theirs, adoption.layout, adoption.read)
-    paths = sorted(set(base) | set(theirs))
-    # The team's own files adoption must change (never a path the template renders).
-    extra: dict[str, str] = {}
-    if from_version is None:
-        extra = foreign.unhide_dvc_pointers(adoption.files, adoption.read)
-        extra = {p: t for p, t in extra.items() if p not in theirs}
-    tracked = _tracked(repo, paths + sorted(extra))
-    ours = {p: _read(repo, p) for p in tracked}
-    mine = foreign.migrated_ours(ours, history.pyscaffold_version(to_root))
-    changes = plan(base, theirs, mine, labels, adopting=from_version is None)
-    changes = foreign.restore_ours(changes, ours)
-    if from_version is None:
-        layout = adoption.layout
-    elif any(c.kind == ADDED and c.path.startswith(f"src/{answers.package}/") for c in changes):
-        layout = _layout(repo, answers.package)
-    else:
-        layout = foreign.Layout()
-    changes = foreign.adjust(
-        changes,
-        layout,
-        answers.package,
-        lambda rel: _untracked(repo, rel),
-        frozenset(adoption.files) if from_version is None else frozenset(),
+    # The plan, fitted to the repository's own layout (upgrade/fitting.py).
+    changes, tracked, ours, notes = fitting.plan_fitted(
+        repo, base, theirs, labels, answers, to_root, adoption if from_version is None else None
     )
-    changes += [
-        Change(
-            p, MERGED, text, ours=ours.get(p), note="!*.dvc added: DVC pointer files stay trackable"
-        )
-        for p, text in sorted(extra.items())
-        if ours.get(p) is not None
-    ]
-    skipped = [c.path for c in changes if c.kind == SKIPPED]
-    package_files = [p for p in theirs if p.startswith(f"src/{answers.package}/")]
-    if package_files and set(package_files) <= set(skipped):  # a flat package: one line
-        skipped = [p for p in skipped if p not in package_files] + [f"src/{answers.package}/*"]
-    if skipped and "setup.cfg" in theirs:
-        # The skips are recorded where validate reads them; setup.cfg is planned again.
-        theirs = {**theirs, "setup.cfg": foreign.ignore_skipped(theirs["setup.cfg"], skipped)}
-        (again,) = plan(
-            {k: v for k, v in base.items() if k == "setup.cfg"},
-            {"setup.cfg": theirs["setup.cfg"]},
-            {"setup.cfg": mine.get("setup.cfg")},
-            labels,
-            adopting=from_version is None,
-        )
-        (again,) = foreign.restore_ours([again], ours)
-        changes = [again if c.path == "setup.cfg" else c for c in changes]
-    notes += foreign.layout_notes(layout, answers.package, changes)
-    if from_version is None:
-        notes += foreign.requirement_notes(adoption.read("requirements.txt"), history.pins(to_root))
     # A symbolic link or a submodule where the template has a file: never merged.
     changes = [
         (
@@ -229,40 +179,6 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
         if change.kind == ADDED:
             _check_free(repo, change.path)
     return repo, outcome, tracked
-
-
-@dataclass(frozen=True)
-class Adoption:
-    answers: Answers
-    layout: foreign.Layout
-    read: Callable[[str], "str | None"]
-    files: list[str]
-
-
-def foreign_adoption(repo: Repo) -> Adoption:
-    """A repository we did not make: its layout and the answers inferred from it."""
-    files = _tracked_glob(repo, "*")
-
-    def read(rel: str) -> str | None:
-        return _read(repo, rel) if rel in files_set else None
-
-    files_set = frozenset(files)
-    layout = foreign.find_layout(files)
-    answers = infer_answers(repo.root.name, read, [layout.package] if layout.package else [])
-    return Adoption(answers, layout, read, files)
-
-
-def _layout(repo: Repo, package: str) -> foreign.Layout:
-    """The package layout of a repository we made (for the shadowing rule only)."""
-    return foreign.find_layout(_tracked_glob(repo, f"src/{package}/*"), package)
-
-
-def _untracked(repo: Repo, rel: str) -> bytes | None:
-    """The bytes of an untracked (or ignored) regular file at ``rel``, else None."""
-    path = repo.root / rel
-    if path.is_symlink() or not path.is_file() or rel in _tracked(repo, [rel]):
-        return None
-    return path.read_bytes()
 
 
 def _tracked_glob(repo: Repo, pattern: str) -> list[str]:
