@@ -7,21 +7,26 @@ adoption must keep it working:
 * its package is found where it is (``src/<pkg>/``, a flat ``<pkg>/`` as
   cookiecutter-data-science v2 makes, or ``src/`` itself as a package, as v1 made);
   a flat package never gets a second ``src/<pkg>/`` beside it: the template's
-  modules are skipped, and the report says how to take them;
+  modules are skipped, and a note says how to take them;
 * a template module never shadows the team's sub-package (``features.py`` beside
-  ``features/``): it is skipped and the report says so;
+  ``features/``): it is skipped, and so is every template file that imports or runs
+  a skipped module (its tests, ``dvc.yaml``), each with the reason;
 * the template's ``setup.cfg`` never redirects packaging away from the team's
   package (``package_dir = =src`` beside a flat package) nor repeats the metadata
-  the team keeps in ``pyproject.toml [project]``;
+  the team keeps in ``pyproject.toml [project]``; the team's ``README.rst`` or
+  ``LICENSE`` is used instead of adding the template's twin;
 * pyscaffoldext-dsproject's ``[pyscaffold] extensions = dsproject`` becomes
-  ``dsproject_ops`` (PyScaffold's ``putup --update`` loads the extensions recorded);
+  ``dsproject_ops`` (PyScaffold's ``putup --update`` loads the extensions recorded),
+  and its ``data/*/.gitignore`` files (``*``) let DVC pointer files through;
 * an untracked (often git-ignored) file the template would add with the same
   bytes, such as an empty ``data/raw/.gitkeep``, never blocks: it stays as it is;
 * a ``requirements.txt`` pinning another version of a package the template pins
-  is reported, so the team picks one.
+  is reported, so the team picks one;
+* what was skipped is recorded in ``setup.cfg [dsops.validate] per-path-ignores``,
+  so ``dsops validate`` does not call it missing.
 
-Everything here is pure: the repository's tracked file names, texts and the plan in,
-adjusted texts, changes and notes out. :mod:`.apply` does the reading and writing.
+Everything here is pure: tracked file names, texts and the plan in; adjusted texts,
+changes and notes out. :mod:`.fitting` reads the repository and calls these rules.
 """
 
 from __future__ import annotations
@@ -73,11 +78,6 @@ def find_layout(tracked: Iterable[str], preferred: str = "") -> Layout:
     folder = by_style[0].folder
     prefix = folder + "/"
     return Layout(folder, frozenset(p for p in names if p.startswith(prefix)))
-
-
-def package_for_answers(layout: Layout, derived: str) -> str:
-    """The package name the answers record: the team's own when it has one."""
-    return layout.package or derived
 
 
 # --- the template's files, fitted to the layout ---------------------------------------
