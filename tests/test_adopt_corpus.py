@@ -278,7 +278,8 @@ def test_putup_update_dry_run_writes_nothing(corpus: Callable[[str], Path], tmp_
     done = subprocess.run(
         [*COMMANDS["putup"], "--pretend"], cwd=repo, capture_output=True, text=True, env=_env()
     )
-    assert done.returncode == 0, done.stdout + done.stderr
+    # 0; or 1 where a dry run that would leave conflicts says so (fleet pre-screening)
+    assert done.returncode == 0 or "would leave conflicts" in done.stdout, done.stdout
     assert "dry run: nothing was written" in done.stdout
     assert "extensions were not found" not in done.stdout + done.stderr
     assert _state(repo) == before
