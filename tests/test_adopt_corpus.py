@@ -132,11 +132,12 @@ def _lost_lines(before: dict[str, bytes], repo: Path) -> dict[str, list[str]]:
         if not path.exists():
             lost[rel] = ["(file deleted)"]
             continue
-        now = set(path.read_bytes().decode("utf-8", "replace").splitlines())
+        # Compared without indentation: a YAML merge may re-indent a list it keeps.
+        now = {line.strip() for line in path.read_bytes().decode("utf-8", "replace").splitlines()}
         gone = [
             line
             for line in data.decode("utf-8", "replace").splitlines()
-            if line not in now and line not in MIGRATED
+            if line.strip() not in now and line not in MIGRATED
         ]
         if gone:
             lost[rel] = gone
