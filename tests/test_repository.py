@@ -251,6 +251,10 @@ def test_package_layouts() -> None:
     )
     assert packages(["pkg/__init__.py", "docs/__init__.py"]) == (Package("pkg", "pkg", "flat"),)
     assert packages(["src/ns/pkg/__init__.py"]) == (Package("ns.pkg", "src/ns/pkg", "namespace"),)
+    # cookiecutter-data-science v1: src/ itself is the package, data/ a sub-package of it
+    assert packages(["src/__init__.py", "src/data/__init__.py", "src/features/__init__.py"]) == (
+        Package("src", "src", "flat"),
+    )
 
 
 def test_repository_packages_include_untracked(tmp_path: Path) -> None:

@@ -128,15 +128,19 @@ def write_project(struct: Struct, opts: Opts) -> tuple[Struct, Opts]:
 
 def upgrade_project(struct: Struct, opts: Opts) -> tuple[Struct, Opts]:
     """``putup --update``: the same three-way upgrade as ``dsops upgrade``."""
+    run_update(Path(opts["project_path"]), bool(opts.get("pretend")))
+    return struct, opts
+
+
+def run_update(path: Path, pretend: bool) -> None:
+    """The upgrade behind ``putup --update`` (with or without ``--dsproject-ops``)."""
     from .upgrade.cli import CONFLICTS, run_upgrade
 
-    pretend = bool(opts.get("pretend"))
-    code = run_upgrade(Path(opts["project_path"]), dry_run=pretend)
+    code = run_upgrade(path, dry_run=pretend)
     if code == CONFLICTS and pretend:
         raise DsopsError("the upgrade would leave conflicts (listed above); nothing was written")
     if code == CONFLICTS:
         raise DsopsError("conflicts remain: resolve them and commit, or `dsops upgrade --abort`")
-    return struct, opts
 
 
 def nest(tree: dict[str, str]) -> Struct:

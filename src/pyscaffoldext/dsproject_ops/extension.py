@@ -26,7 +26,13 @@ class DsprojectOps(Extension):  # type: ignore[misc]  # PyScaffold is untyped
     pre-commit, CI/CD, Docker) from the dsproject-ops template"""
 
     def augment_cli(self, parser: argparse.ArgumentParser) -> "DsprojectOps":
-        super().augment_cli(parser)
+        # Our flag also routes `putup --update --dsproject-ops PATH` to our upgrade
+        # before PyScaffold reads setup.cfg: a repository we did not make has no
+        # [pyscaffold] section, or names an extension that is gone (`dsproject`), and
+        # PyScaffold refuses both before any action of ours could run.
+        parser.add_argument(
+            self.flag, dest="extensions", action=_activate(self), nargs=0, help=self.help_text
+        )
         plain = defaults()
         group = parser.add_argument_group("dsproject-ops options (with --dsproject-ops)")
         group.add_argument(
@@ -111,3 +117,30 @@ class DsprojectOps(Extension):  # type: ignore[misc]  # PyScaffold is untyped
 def options_from(opts: dict[str, Any]) -> dict[str, Any]:
     """Our answers' raw values from PyScaffold's options."""
     return {key: opts.get(dest) for key, dest in OPTION_DESTS.items()}
+
+
+def _activate(extension: "DsprojectOps") -> type[argparse.Action]:
+    class Activate(argparse.Action):
+        def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+            namespace.extensions = [*getattr(namespace, "extensions", []), extension]
+            from pyscaffold.cli import run_scaffold
+
+            if getattr(namespace, "command", None) is run_scaffold:
+                namespace.command = run_scaffold_or_upgrade
+
+    return Activate
+
+
+def run_scaffold_or_upgrade(opts: dict[str, Any]) -> None:
+    """``putup``'s command with our extension: ``--update`` is ``dsops upgrade``,
+    whatever the repository's setup.cfg records (or does not)."""
+    from pyscaffold.cli import run_scaffold
+
+    if not opts.get("update"):
+        run_scaffold(opts)
+        return
+    from pathlib import Path
+
+    from .actions import run_update
+
+    run_update(Path(str(opts.get("project_path", "."))), bool(opts.get("pretend")))

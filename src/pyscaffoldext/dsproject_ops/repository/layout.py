@@ -17,7 +17,12 @@ class Package(NamedTuple):
 
 def packages(files: Iterable[str]) -> tuple[Package, ...]:
     """The top-level import packages among ``files`` (repository-relative paths)."""
+    files = set(files)
     inits = {f[: -len("/__init__.py")] for f in files if f.endswith("/__init__.py")}
+    if "src/__init__.py" in files or "src" in inits:
+        # cookiecutter-data-science v1: src/ itself is the package (`import src.data`);
+        # its data/, features/, models/ are sub-packages, not src-layout packages.
+        inits = {i for i in inits if i == "src" or not i.startswith("src/")}
     found: list[Package] = []
     for folder in sorted(inits):
         parts = folder.split("/")
@@ -27,6 +32,6 @@ def packages(files: Iterable[str]) -> tuple[Package, ...]:
             found.append(Package(parts[1], folder, "src"))
         elif parts[0] == "src" and len(parts) == 3 and "/".join(parts[:2]) not in inits:
             found.append(Package(".".join(parts[1:]), folder, "namespace"))
-        elif len(parts) == 1 and parts[0] != "src":
+        elif len(parts) == 1:
             found.append(Package(parts[0], folder, "flat"))
     return tuple(found)

@@ -58,11 +58,9 @@ def infer_answers(folder_name: str, read: Reader, packages: list[str]) -> Answer
     if not package:
         derived = derive_package(name)
         package = derived if derived in packages or len(packages) != 1 else packages[0]
-    env = read("environment.yml")
-    if env is not None:
-        match = re.search(r"^\s*-\s*python\s*[=<>]*\s*(3\.\d+)", env, re.MULTILINE)
-        if match and match.group(1) in PYTHON_CHOICES:
-            found["python_version"] = match.group(1)
+    python = _env_python(read("environment.yml"))
+    if python in PYTHON_CHOICES:
+        found["python_version"] = python
     try:
         return build(name, package, **{k: v for k, v in found.items() if v})
     except DsopsError as exc:
@@ -75,12 +73,31 @@ def _clean_name(name: str) -> str:
 
 
 def _toml_project(text: str) -> Mapping[str, Any]:
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10: no TOML reader in the standard library
-        return {}
-    try:
-        project = tomllib.loads(text).get("project", {})
-    except tomllib.TOMLDecodeError:
-        return {}
+    from ..repository.formats import parse_toml
+
+    parsed = parse_toml(text)
+    project = parsed.data.get("project", {}) if isinstance(parsed.data, dict) else {}
     return project if isinstance(project, dict) else {}
+
+
+def _env_python(text: str | None) -> str:
+    """The minor version of ``python`` in an environment.yml (``python=3.11``,
+    ``python>=3.11``, ``python 3.11.*``), or ""."""
+    if text is None:
+        return ""
+    from ..repository.conda import SpecError, parse
+    from ..repository.yamlread import parse_yaml
+
+    data = parse_yaml(text).data
+    deps = data.get("dependencies") if isinstance(data, dict) else None
+    for dep in deps if isinstance(deps, list) else []:
+        if not isinstance(dep, str):
+            continue
+        try:
+            spec = parse(dep)
+        except SpecError:
+            continue
+        if spec.name == "python" and spec.version:
+            match = re.search(r"3\.\d+", spec.version)
+            return match.group(0) if match else ""
+    return ""

@@ -24,10 +24,9 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 from ..answers import Answers, with_template_version
 from ..errors import DsopsError
 from ..render import render
-from . import history, policy
-from .adopt import infer_answers
+from . import fitting, history, policy
 from .merge3 import Labels
-from .plan import ADDED, CONFLICT, KEPT, REMOVED, UNCHANGED, Change, plan
+from .plan import ADDED, CONFLICT, KEPT, REMOVED, UNCHANGED, Change
 from .record import recorded_answers, recorded_version
 
 if TYPE_CHECKING:
@@ -163,26 +162,31 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
         base = render(answers, root=base_root)
         labels = Labels("yours", f"template {from_version}", f"template {to_version}")
     else:
-        packages = [
-            p.split("/")[1] for p in _tracked_glob(repo, "src/*/__init__.py") if p.count("/") == 2
-        ]
-        answers = infer_answers(repo.root.name, lambda rel: _read_tracked(repo, rel), packages)
+        adoption = fitting.adoption_of(repo)
+        answers = adoption.answers
         base, base_root = {}, None
         labels = Labels("yours", "nothing (adopted)", f"template {to_version}")
     # Same template, same answers: the same tree (the version only names the commit), so
     # an upgrade with nothing to do renders once.
     same = base_root is not None and base_root == to_root
     theirs = base if same else render(with_template_version(answers, to_version), root=to_root)
-    paths = sorted(set(base) | set(theirs))
-    tracked = _tracked(repo, paths)
-    ours = {p: _read(repo, p) for p in tracked}
-    unreadable = {p: repo.model.problem(p) for p in tracked if ours[p] is None}
     # The rules of the versions being rendered, from their own cookiecutter.json.
     rules = policy.combined(
         policy.for_template(base_root) if base_root is not None else None,
         policy.for_template(to_root),
     )
-    changes = plan(base, theirs, ours, labels, adopting=from_version is None, policies=rules)
+    # The plan, fitted to the repository's own layout (upgrade/fitting.py).
+    changes, tracked, ours, notes = fitting.plan_fitted(
+        repo,
+        base,
+        theirs,
+        labels,
+        answers,
+        to_root,
+        adoption if from_version is None else None,
+        rules,
+    )
+    unreadable = {p: repo.model.problem(p) for p in tracked if ours[p] is None}
     # A symbolic link or a submodule where the template has a file: never merged; nor
     # a file the model cannot read as text (too large, not UTF-8).
     changes = [
@@ -201,7 +205,7 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
         )
         for c in changes
     ]
-    outcome = Outcome(changes, from_version, to_version, from_version is None)
+    outcome = Outcome(changes, from_version, to_version, from_version is None, notes=notes)
     for change in changes:
         if change.kind == ADDED:
             _check_free(repo, change.path)
@@ -215,10 +219,6 @@ def _tracked_glob(repo: Repo, pattern: str) -> list[str]:
         capture_output=True,
     ).stdout.decode("utf-8", "surrogateescape")
     return [p[len(repo.prefix) :] for p in out.split("\0") if p]
-
-
-def _read_tracked(repo: Repo, rel: str) -> str | None:
-    return _read(repo, rel) if _tracked(repo, [rel]) else None
 
 
 def _check_free(repo: Repo, rel: str) -> None:

@@ -82,6 +82,8 @@ def run_upgrade(
     outcome = upgrade(path, to=to, dry_run=preview)
     print(report.header(path.resolve().name, outcome.from_version, outcome.to_version))
     print("\n".join(report.lines(outcome.changes, every=preview)))
+    for note in outcome.notes:
+        print(f"  note: {note}")
     if show_diff:
         sys.stdout.write(report.diff(outcome.changes))
     if preview:

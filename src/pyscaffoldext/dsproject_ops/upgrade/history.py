@@ -52,6 +52,17 @@ def current_version(root: Path | None = None) -> str:
     return str(_read_spec(root or template_root())["_template_version"])
 
 
+def pyscaffold_version(root: Path | None = None) -> str:
+    """The PyScaffold version a template tree records in ``setup.cfg [pyscaffold]``."""
+    return str(_read_spec(root or template_root()).get("_pyscaffold_version", ""))
+
+
+def pins(root: Path | None = None) -> dict[str, str]:
+    """The exact runtime pins of a template tree (``_pins``: name -> version)."""
+    found = _read_spec(root or template_root()).get("_pins", {})
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
 def archived_versions() -> dict[str, Path]:
     found: dict[str, Path] = {}
     for folder in reversed(history_dirs()):  # earlier folders win

@@ -23,9 +23,11 @@ CONFLICT = "conflict"
 KEPT = "kept yours"
 DELETED = "deleted by you"
 REMOVED = "removed"
+# Adoption: a template file left out because it would break the team's layout.
+SKIPPED = "skipped"
 UNCHANGED = "unchanged"
 # The order the report lists them in.
-CLASSES = (CONFLICT, MERGED, UPDATED, ADDED, REMOVED, KEPT, DELETED, UNCHANGED)
+CLASSES = (CONFLICT, MERGED, UPDATED, ADDED, REMOVED, SKIPPED, KEPT, DELETED, UNCHANGED)
 WRITES = frozenset({ADDED, UPDATED, MERGED, CONFLICT, REMOVED})
 
 

@@ -87,8 +87,14 @@ class TemplateFiles(Check):
         hint = f"template {version} has it: restore it from git or run `dsops upgrade`"
         if note:
             yield Issue(note, file="setup.cfg", severity="info")
+        # A template module that would shadow the team's package, or sit beside its flat
+        # package, is left out on adoption (upgrade/foreign.py): not missing.
+        from ..upgrade.foreign import find_layout, layout_conflict
+
+        package = answers.get("package", "")
+        layout = find_layout(ctx.files, package)
         for path in template_paths(answers, root):
-            if not ctx.exists(path):
+            if not ctx.exists(path) and not layout_conflict(path, layout, package):
                 yield Issue(f"{path} is missing: {hint}", file=path)
 
 
