@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from ...repository.yamlread import load_yaml
 from .. import doctor
-from ..facts import Facts, load_yaml
+from ..facts import Facts
 from .lessons import exp_set
 
 PASSED, MISSING, SKIPPED = "passed", "missing", "skipped"
