@@ -253,3 +253,13 @@ def test_a_password_protected_tracking_server_gets_the_login_from_env(
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         log.close()
+
+
+def test_force_keeps_the_users_own_env_lines(tmp_path: Path) -> None:
+    repo = tmp_path / "demo"
+    repo.mkdir()
+    (repo / ".env").write_text("OTHER=1\nMLFLOW_TRACKING_PASSWORD=old\n", encoding="utf-8")
+    putup(repo, "--force", "--mlflow-tracking-uri", f"https://admin:{SECRET}@h.example.com")
+    lines = (repo / ".env").read_text(encoding="utf-8").splitlines()
+    assert "OTHER=1" in lines and f"MLFLOW_TRACKING_PASSWORD={SECRET}" in lines
+    assert "MLFLOW_TRACKING_PASSWORD=old" not in lines
