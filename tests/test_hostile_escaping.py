@@ -52,6 +52,12 @@ def test_dvc_config_values_read_back_whole(value: str) -> None:
     assert read == value
 
 
+def test_yaml_words_that_are_not_strings_are_quoted() -> None:
+    for word in ["0x1f", "0o17", ".5", "1_000", "2001-12-14", "12:30", "null", "On", "=", "~"]:
+        assert yaml.safe_load(f"k: {escaping.yaml_str(word)}")["k"] == word
+    assert escaping.yaml_str("demo") == "demo" and escaping.yaml_str("my-proj.v2") == "my-proj.v2"
+
+
 def test_markdown_text_defuses_html_and_template_braces() -> None:
     assert escaping.md_text("a <script> {{ x }} {% if %} R&D") == (
         "a &lt;script> &#123;{ x }} &#123;% if %} R&D"
