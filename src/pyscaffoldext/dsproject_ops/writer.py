@@ -105,11 +105,6 @@ def merge_env(old: str, new: str) -> str:
     return "\n".join(kept + added) + "\n"
 
 
-def local_config(answers: Answers) -> str | None:
-    """``.dvc/config.local``'s text, if the answers hold a DVC secret."""
-    return local_files(answers).get(".dvc/config.local")
-
-
 def materialise(root: Path, tree: Tree) -> None:
     for rel, text in tree.items():
         path = root / rel
