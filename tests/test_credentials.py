@@ -253,3 +253,56 @@ def test_a_password_protected_tracking_server_gets_the_login_from_env(
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         log.close()
+
+
+def test_force_keeps_the_users_own_env_lines(tmp_path: Path) -> None:
+    repo = tmp_path / "demo"
+    repo.mkdir()
+    (repo / ".env").write_text("OTHER=1\nMLFLOW_TRACKING_PASSWORD=old\n", encoding="utf-8")
+    putup(repo, "--force", "--mlflow-tracking-uri", f"https://admin:{SECRET}@h.example.com")
+    lines = (repo / ".env").read_text(encoding="utf-8").splitlines()
+    assert "OTHER=1" in lines and f"MLFLOW_TRACKING_PASSWORD={SECRET}" in lines
+    assert "MLFLOW_TRACKING_PASSWORD=old" not in lines
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """An HTTP DVC remote that has nothing and notes each request's Authorization."""
+
+    seen: list[str] = []
+
+    def _answer(self) -> None:
+        self.seen.append(self.headers.get("Authorization") or "")
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_HEAD = do_POST = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_dvc_sends_the_token_from_config_local(tmp_path: Path) -> None:
+    """The real DVC, asking an HTTP remote for data, authenticates with the credential
+    that only the ignored .dvc/config.local holds."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        host = f"127.0.0.1:{server.server_address[1]}"
+        repo = tmp_path / "demo"
+        putup(repo, "--no-example", "--dvc-remote", f"http://alice:{SECRET}@{host}/dvc")
+        assert SECRET not in tracked_text(repo)
+        (repo / "data" / "raw" / "x.csv").write_text("a\n1\n", encoding="utf-8")
+        env = base_env()
+        run([BIN / "dvc", "add", "data/raw/x.csv"], cwd=repo, env=env)
+        Recorder.seen.clear()
+        run([BIN / "dvc", "status", "--cloud"], cwd=repo, env=env, check=False)
+        expected = "Basic " + base64.b64encode(f"alice:{SECRET}".encode()).decode()
+        assert Recorder.seen and set(Recorder.seen) == {expected}
+        # Without the local file DVC asks with no credential at all.
+        (repo / ".dvc" / "config.local").unlink()
+        Recorder.seen.clear()
+        run([BIN / "dvc", "status", "--cloud"], cwd=repo, env=env, check=False)
+        assert Recorder.seen and set(Recorder.seen) == {""}
+    finally:
+        server.shutdown()

@@ -307,3 +307,36 @@ def test_doctor_on_a_setup_cfg_that_is_not_utf8(tmp_path: Path) -> None:
     done = run([BIN / "dsops", "doctor"], cwd=tmp_path, check=False)
     assert done.returncode in (0, 1), done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_both_front_ends_write_the_same_bytes_for_awkward_answers(tmp_path: Path) -> None:
+    """The escaping filters are one module loaded by both: cookiecutter (through
+    ``_extensions``) and putup make the same repository from awkward, valid answers."""
+    from test_cookiecutter import assert_same_repository, cookiecutter
+    from test_cookiecutter import putup as putup_as_ada
+
+    answers = {
+        # (--license is left out: PyScaffold maps it to the nearest license it knows.)
+        "description": "R&D: \"quotes\" 'too' 100% <b>bold</b> # not a comment \U0001f40d",
+        "url": "https://example.com/p?a=1&b='x'",
+        "dvc_remote": "https://tok3nValue@files.example.com:8443/a,b?token=t0kVal9&x=1",
+        "mlflow_tracking_uri": "postgresql://ml:p%40ssW0rd@db.example.com/mlflow",
+    }
+    options = [
+        "--description",
+        answers["description"],
+        "--url",
+        answers["url"],
+        "--dvc-remote",
+        answers["dvc_remote"],
+        "--mlflow-tracking-uri",
+        answers["mlflow_tracking_uri"],
+    ]
+    putup_as_ada(tmp_path / "putup", "demo", tuple(options))
+    cookiecutter(tmp_path / "cc", {"author": "Ada Lovelace", "email": "ada@example.com", **answers})
+    made = tmp_path / "putup" / "demo"
+    assert_same_repository(made, tmp_path / "cc" / "demo")
+    tracked = run(["git", "ls-files", "-z"], cwd=made).stdout.split("\0")
+    text = "".join((made / f).read_text(encoding="utf-8") for f in tracked if f)
+    for secret in ("tok3nValue", "t0kVal9", "p@ssW0rd", "p%40ssW0rd"):
+        assert secret not in text

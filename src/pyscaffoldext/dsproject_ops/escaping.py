@@ -43,7 +43,8 @@ def ini_value(value: Any) -> str:
 
 _YAML_PLAIN = re.compile(r"^[A-Za-z0-9_./~][A-Za-z0-9_./~+=@:-]*$")
 _YAML_WORDS = re.compile(
-    r"^(?:y|n|yes|no|true|false|on|off|null|~|[-+]?[0-9][0-9_.:eE+-]*|\.inf|\.nan)$",
+    # YAML 1.1 booleans and null, and anything a number or a date could start with.
+    r"^(?:y|n|yes|no|true|false|on|off|null|~|=|[-+.]?[0-9].*|\.inf|\.nan)$",
     re.IGNORECASE,
 )
 

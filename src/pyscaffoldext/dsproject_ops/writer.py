@@ -93,9 +93,16 @@ def env_value(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def local_config(answers: Answers) -> str | None:
-    """``.dvc/config.local``'s text, if the answers hold a DVC secret."""
-    return local_files(answers).get(".dvc/config.local")
+def merge_env(old: str, new: str) -> str:
+    """The user's ``.env`` with our variables set: their other lines are kept."""
+    ours = {line.split("=", 1)[0] for line in new.splitlines() if "=" in line}
+    kept = [
+        line
+        for line in old.splitlines()
+        if line.strip().removeprefix("export ").split("=", 1)[0].strip() not in ours
+    ]
+    added = [line for line in new.splitlines() if "=" in line]
+    return "\n".join(kept + added) + "\n"
 
 
 def materialise(root: Path, tree: Tree) -> None:
@@ -121,6 +128,16 @@ def commit_generated(root: Path, paths: list[str], answers: Answers) -> None:
     )
     for rel, text in local_files(answers).items():  # git-ignored (.gitignore, .dvc/.gitignore)
         path = root / rel
+        if path.is_file():  # `--force` over a folder that has one: never lose the user's
+            old = path.read_text(encoding="utf-8", errors="surrogateescape")
+            if rel != ".env":
+                if old != text:
+                    print(
+                        f"dsproject-ops: kept your {rel}; set the remote's credentials in "
+                        "it with `dvc remote modify --local default ...`"
+                    )
+                continue
+            text = merge_env(old, text)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
