@@ -43,13 +43,16 @@ def body(url: str, rows: int, data: Path) -> bytes:
     """A valid /predict body: the model's columns (from /ready) with real values."""
     parsed = urllib.parse.urlsplit(url)
     connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=10)
-    connection.request("GET", "/ready")
-    answer = connection.getresponse()
-    if answer.status != 200:
-        raise SystemExit(
-            f"loadtest: {url}/ready answered {answer.status}: is it ready?"
-        )
-    columns = json.loads(answer.read())["columns"]
+    # Older servers of this template listed the columns on /health.
+    for path in ("/ready", "/health"):
+        connection.request("GET", path)
+        answer = connection.getresponse()
+        found = json.loads(answer.read() or b"{}")
+        if answer.status == 200 and "columns" in found:
+            break
+    else:
+        raise SystemExit(f"loadtest: {url}/ready answered {answer.status}: not ready")
+    columns = found["columns"]
     connection.close()
     records = []
     if data.is_file():
