@@ -209,7 +209,7 @@ def _data_md5(model: str, lock: Path = Path("dvc.lock")) -> dict[str, str]:
     import yaml
 
     if os.environ.get("SERVE_DATA_MD5"):
-        return {"data": os.environ["SERVE_DATA_MD5"]}
+        return {"dvc.lock": os.environ["SERVE_DATA_MD5"]}
 
     try:
         stages = yaml.safe_load(lock.read_text(encoding="utf-8"))["stages"]
