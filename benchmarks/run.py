@@ -3,6 +3,7 @@
     python benchmarks/run.py            # everything, ~10 min on 2 cores (mostly dvc repro)
     python benchmarks/run.py --quick    # our own commands only, 3 runs, small data
     python benchmarks/run.py --only "putup " --runs 25 --output /tmp/putup.md   # a closer look
+    python benchmarks/run.py --quick --only service   # only the model service section
 
 Every command is a whole process, timed by wall clock and by the CPU time of the
 process and its children (``getrusage(RUSAGE_CHILDREN)`` deltas). The commands are
@@ -19,6 +20,12 @@ Environments, kept under ``--cache-dir`` (default ``~/.cache/dsproject-ops-bench
 With ``--quick`` the environment running this script is used for our commands and the
 peer and ``dvc repro`` are left out. A command that does not exist yet (a ``dsops``
 subcommand not written) or that fails is reported as such; the script goes on.
+
+The model service section (full mode, or ``--only service``) trains the generated
+project's model once, then load-tests, one after the other on 127.0.0.1, the old
+standard-library server (benchmarks/stdlib_server.py) and ``<project> serve`` with 1
+and 8 workers, each with the generated ``scripts/loadtest.py`` (same requests, same
+clients): throughput and p50/p99 latency side by side.
 """
 
 from __future__ import annotations
@@ -26,15 +33,18 @@ from __future__ import annotations
 import argparse
 import datetime
 import hashlib
+import json
 import os
 import platform
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -407,6 +417,115 @@ def build_benches(
     return benches
 
 
+# ---------------------------------------------------------------- the model service
+
+SERVERS = (
+    ("standard-library server (before issue 16)", "stdlib", 1),
+    ("FastAPI/uvicorn, 1 worker", "serve", 1),
+    ("FastAPI/uvicorn, 8 workers", "serve", 8),
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], path: str) -> bool:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def measure_service(args: argparse.Namespace, work: Path) -> list[tuple[str, dict[str, object]]]:
+    """Throughput and latency of each server under the same load, in this run."""
+    putup = Path(sys.executable).parent / "putup"
+    repo = work / "service" / "demo"
+    repo.parent.mkdir(parents=True)
+    sh([putup, "--dsproject-ops", repo.name], cwd=repo.parent)
+    project = project_env(work, repo)
+    path = os.pathsep.join(
+        [str(project), str(Path(sys.executable).parent), os.environ.get("PATH", "")]
+    )
+    env = {**base_env(), "PATH": path, "VIRTUAL_ENV": str(project.parent)}
+    log("training the model for the service benchmark (dvc repro train)")
+    sh([project / "python", "-m", "dvc", "repro", "-q", "train"], cwd=repo, env=env)
+    results: list[tuple[str, dict[str, object]]] = []
+    for label, kind, workers in SERVERS:
+        port = _free_port()
+        if kind == "stdlib":
+            argv = [str(project / "python"), str(ROOT / "benchmarks" / "stdlib_server.py")]
+            argv += ["--port", str(port)]
+            probe = "/health"
+        else:
+            argv = [str(project / "demo"), "serve", "--port", str(port)]
+            argv += ["--workers", str(workers), "--log-level", "warning"]
+            probe = "/ready"
+        log(f"service: {label}")
+        with open(work / f"server-{kind}-{workers}.log", "wb") as out:
+            proc = subprocess.Popen(argv, cwd=repo, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            if not _wait_ready(port, proc, probe):
+                results.append((label, {"problem": "did not start"}))
+                continue
+            load = [str(project / "python"), "scripts/loadtest.py", "--json"]
+            load += ["--url", f"http://127.0.0.1:{port}"]
+            load += ["--concurrency", str(args.service_clients), "--duration", "120"]
+            sh([*load, "--requests", "100"], cwd=repo, env=env)  # warm-up, unmeasured
+            done = subprocess.run(
+                [*load, "--requests", str(args.service_requests)],
+                cwd=repo,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+            )
+            results.append((label, json.loads(done.stdout.strip().splitlines()[-1])))
+        except (subprocess.SubprocessError, ValueError, IndexError) as error:
+            results.append((label, {"problem": f"failed: {error}"[:120]}))
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    return results
+
+
+def service_report(
+    results: list[tuple[str, dict[str, object]]], args: argparse.Namespace
+) -> list[str]:
+    lines = [
+        "",
+        "## Model service",
+        "",
+        f"`scripts/loadtest.py` of the generated project: {args.service_requests}"
+        f" `POST /predict` (one record each) from {args.service_clients} keep-alive clients",
+        "on 127.0.0.1, after 100 unmeasured requests; the servers run one after the other",
+        "in this run. More workers than cores only add contention: compare on the machine",
+        "that serves.",
+        "",
+        "| server | throughput | p50 | p99 | failed |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, result in results:
+        if "problem" in result:
+            lines.append(f"| {label} | {result['problem']} | | | |")
+            continue
+        lines.append(
+            f"| {label} | {result['throughput']} req/s | {result['p50_ms']} ms"
+            f" | {result['p99_ms']} ms | {result['failed']} |"
+        )
+    return lines
+
+
 def run_all(benches: list[Bench], runs: int) -> None:
     active = [b for b in benches if not b.problem]
     for run in range(-1, runs):  # run -1: the unmeasured warm-up
@@ -511,7 +630,11 @@ def fmt(value: float | None, unit: str = "s") -> str:
     return f"{value:.3f} {unit}" if unit == "s" else f"{value:.2f}{unit}"
 
 
-def report(benches: list[Bench], args: argparse.Namespace) -> str:
+def report(
+    benches: list[Bench],
+    args: argparse.Namespace,
+    service: list[tuple[str, dict[str, object]]] | None = None,
+) -> str:
     named = by_name(benches)
     mode = "quick (our own commands only)" if args.quick else "full"
     lines = [
@@ -550,6 +673,8 @@ def report(benches: list[Bench], args: argparse.Namespace) -> str:
         value = goal.measured(named)
         met = "–" if value is None else ("yes" if value <= goal.limit else "**no**")
         lines.append(f"| {goal.text} | {fmt(value, goal.unit)} | {met} |")
+    if service is not None:
+        lines += service_report(service, args)
     return "\n".join(lines) + "\n"
 
 
@@ -578,6 +703,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="time only the commands whose name contains TEXT (a closer look)",
     )
     parser.add_argument(
+        "--service-requests",
+        type=int,
+        default=2000,
+        help="measured requests per server in the model service section (default 2000)",
+    )
+    parser.add_argument(
+        "--service-clients",
+        type=int,
+        default=8,
+        help="concurrent clients in the model service section (default 8)",
+    )
+    parser.add_argument(
         "--output",
         default=str(ROOT / "docs" / "benchmarks.md"),
         help="the Markdown report (default: docs/benchmarks.md)",
@@ -597,14 +734,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="dsops-bench-") as tmp:
         cleanups: list[Callable[[], None]] = []
         try:
-            benches = build_benches(args, Path(tmp), cleanups)
-            if args.only:
-                benches = [b for b in benches if args.only in b.name]
-            run_all(benches, args.runs)
+            service = None
+            if args.only and args.only in "service":
+                benches = []
+            else:
+                benches = build_benches(args, Path(tmp), cleanups)
+                if args.only:
+                    benches = [b for b in benches if args.only in b.name]
+                run_all(benches, args.runs)
+            if not args.quick or (args.only and args.only in "service"):
+                service = measure_service(args, Path(tmp))
         finally:
             for cleanup in cleanups:
                 cleanup()
-    text = report(benches, args)
+    text = report(benches, args, service)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(text, encoding="utf-8")
     print(text)

@@ -13,6 +13,7 @@ import csv
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,7 +26,7 @@ from typing import Any, Callable, Iterator
 
 import psutil
 import pytest
-from conftest import ProjectEnv, run
+from conftest import ProjectEnv
 
 pytestmark = pytest.mark.e2e
 
@@ -46,7 +47,7 @@ def trained(
 ) -> Path:
     """A generated repository whose pipeline has trained the model (up to `train`)."""
     repo = tmp_path_factory.mktemp("service") / "demo"
-    run(["cp", "-a", generate(), repo])
+    shutil.copytree(generate(), repo, symlinks=True)
     project_env.install(repo)
     project_env.run(["dvc", "repro", "train"], cwd=repo, timeout=900)
     assert (repo / "models/model/MLmodel").is_file()

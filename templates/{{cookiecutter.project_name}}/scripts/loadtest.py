@@ -42,14 +42,18 @@ def loopback(host: str) -> bool:
 def body(url: str, rows: int, data: Path) -> bytes:
     """A valid /predict body: the model's columns (from /ready) with real values."""
     parsed = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=10)
-    connection.request("GET", "/ready")
-    answer = connection.getresponse()
-    if answer.status != 200:
-        raise SystemExit(
-            f"loadtest: {url}/ready answered {answer.status}: is it ready?"
-        )
-    columns = json.loads(answer.read())["columns"]
+    host = parsed.hostname or "127.0.0.1"
+    connection = http.client.HTTPConnection(host, parsed.port, timeout=10)
+    # Older servers of this template listed the columns on /health.
+    for path in ("/ready", "/health"):
+        connection.request("GET", path)
+        answer = connection.getresponse()
+        found = json.loads(answer.read() or b"{}")
+        if answer.status == 200 and "columns" in found:
+            break
+    else:
+        raise SystemExit(f"loadtest: {url}/ready answered {answer.status}: not ready")
+    columns = found["columns"]
     connection.close()
     records = []
     if data.is_file():
@@ -71,7 +75,8 @@ def client(
     failures: list[str],
 ) -> None:
     parsed = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+    host = parsed.hostname or "127.0.0.1"
+    connection = http.client.HTTPConnection(host, parsed.port, timeout=30)
     headers = {"Content-Type": "application/json"}
     while time.monotonic() < deadline:
         with lock:

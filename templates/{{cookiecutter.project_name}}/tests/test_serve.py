@@ -213,3 +213,15 @@ def test_missing_model_is_a_one_line_error(
 ) -> None:
     assert main(["--model", str(tmp_path / "absent")]) == 2
     assert "dvc repro" in capsys.readouterr().err
+
+
+def test_a_bad_setting_in_the_environment_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What Kubernetes injects for a Service named "serve" (enableServiceLinks).
+    monkeypatch.setenv("SERVE_PORT", "tcp://10.0.0.1:80")
+    with pytest.raises(SystemExit) as stopped:
+        main([])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert "SERVE_PORT='tcp://10.0.0.1:80' is not a valid int" in error

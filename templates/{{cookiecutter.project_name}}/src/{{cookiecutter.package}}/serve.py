@@ -60,7 +60,12 @@ def _env(name: str) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name, default in DEFAULTS.items():
-        value = type(default)(os.environ.get(_env(name), default))
+        raw = os.environ.get(_env(name), default)
+        try:
+            value = type(default)(raw)
+        except ValueError:
+            kind = type(default).__name__
+            parser.error(f"{_env(name)}={raw!r} is not a valid {kind}")
         parser.add_argument(
             "--" + name.replace("_", "-"),
             type=type(default),

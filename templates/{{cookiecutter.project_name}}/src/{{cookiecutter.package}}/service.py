@@ -209,7 +209,7 @@ def _data_md5(model: str, lock: Path = Path("dvc.lock")) -> dict[str, str]:
     import yaml
 
     if os.environ.get("SERVE_DATA_MD5"):
-        return {"data": os.environ["SERVE_DATA_MD5"]}
+        return {"dvc.lock": os.environ["SERVE_DATA_MD5"]}
 
     try:
         stages = yaml.safe_load(lock.read_text(encoding="utf-8"))["stages"]
@@ -231,7 +231,12 @@ def _data_md5(model: str, lock: Path = Path("dvc.lock")) -> dict[str, str]:
 
 
 def record_model(columns: dict[str, str], settings: Settings) -> type[BaseModel]:
-    """One row: exactly the signature's columns, strictly typed, numbers bounded."""
+    """One row: exactly the signature's columns, strictly typed, numbers bounded.
+
+    The one place that says what a valid row is: a data contract (a pandera schema
+    with ranges per column) plugs in here, so the server refuses what training
+    never saw.
+    """
     bound = settings.max_magnitude
     specs: dict[str, Any] = {}
     for name, kind in columns.items():
