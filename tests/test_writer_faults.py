@@ -24,7 +24,8 @@ def user_folder(parent: Path, name: str = "big") -> Path:
     target = parent / name
     (target / "notes").mkdir(parents=True)
     (target / "notes" / "mine.txt").write_text(MINE, encoding="utf-8")
-    (target / "README.md").write_text("the user's own README\n", encoding="utf-8")
+    # No file the template also writes: --force refuses to overwrite one (test_pyscaffold_flags).
+    (target / "TODO.txt").write_text("the user's own list\n", encoding="utf-8")
     return target
 
 

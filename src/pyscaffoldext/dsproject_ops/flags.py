@@ -11,7 +11,7 @@ pre-commit extension's "run `pre-commit autoupdate`").
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from .errors import DsopsError
 
@@ -80,11 +80,14 @@ def notes(flags: Iterable[str], ci: str | None) -> list[str]:
     return lines
 
 
-def refuse_overwrite(target: Path, tree: Iterable[str]) -> None:
-    """``--force`` may generate into a folder that has files, never over one of them."""
+def refuse_overwrite(target: Path, tree: Mapping[str, str]) -> None:
+    """``--force`` may generate into a folder that has files, never over one of them.
+
+    A file that already holds exactly what would be written is not overwritten in any
+    sense that matters (a re-run, or a run after a killed swap): it does not count."""
     if not target.is_dir():
         return
-    hit = [rel for rel in tree if (target / rel).exists() or (target / rel).is_symlink()]
+    hit = [rel for rel, text in tree.items() if _differs(target / rel, text)]
     if hit:
         more = f" and {len(hit) - 3} more" if len(hit) > 3 else ""
         raise DsopsError(
@@ -93,6 +96,17 @@ def refuse_overwrite(target: Path, tree: Iterable[str]) -> None:
             f"`putup --dsproject-ops --update {target}` "
             "(a three-way merge that loses no edit), or choose a new folder"
         )
+
+
+def _differs(path: Path, text: str) -> bool:
+    if path.is_symlink():
+        return True
+    if not path.exists():
+        return False
+    try:
+        return not path.is_file() or path.read_bytes() != text.encode("utf-8")
+    except OSError:
+        return True
 
 
 # -- the actions and the command (thin glue) ---------------------------------------------
