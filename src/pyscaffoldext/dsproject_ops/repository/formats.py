@@ -8,6 +8,12 @@ from typing import Any
 
 from .parsed import Parsed, ParseError
 
+# Guarded at module level, where vermin (tests/test_python_range.py) sees the guard.
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
 INI_NAMES = (
     "setup.cfg",
     "tox.ini",
@@ -37,10 +43,6 @@ def kind_of(rel: str) -> str | None:
 
 def toml_loads(text: str) -> dict[str, Any]:
     """``tomllib`` (Python 3.11+) or its backport ``tomli``; raises their TOMLDecodeError."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
     return tomllib.loads(text)
 
 

@@ -183,11 +183,11 @@ def _drop_ini(text: str, sections: set[str], options: set[tuple[str, str]]) -> s
 def _has_project_table(text: str | None) -> bool:
     if text is None:
         return False
-    import tomllib
+    from ..repository.formats import toml_loads
 
     try:
-        project = tomllib.loads(text).get("project")
-    except tomllib.TOMLDecodeError:
+        project = toml_loads(text).get("project")
+    except ValueError:  # TOMLDecodeError is a ValueError in tomllib and tomli
         return False
     return isinstance(project, dict) and bool(project.get("name"))
 

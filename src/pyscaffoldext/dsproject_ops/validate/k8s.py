@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Iterator, NamedTuple
 
-from . import docker
+from ..repository.dockerfile import Dockerfile, stages
 from .context import Context
 from .registry import Check, Issue
 
@@ -44,10 +44,10 @@ def containers(ctx: Context) -> Iterator[Container]:
 def service_port(ctx: Context) -> tuple[int, str] | None:
     """The port the image's service listens on: CMD's ``--port``, else EXPOSE."""
     for rel in ctx.dockerfiles:
-        text = ctx.text(rel)
-        if text is None:
+        parsed = ctx.dockerfile(rel)
+        if parsed is None or not isinstance(parsed.data, Dockerfile):
             continue
-        final = (docker.stages(docker.parse(text)) or [[]])[-1]
+        final = (stages(parsed.data) or [[]])[-1]
         for ins in final:
             words = ins.exec_form() if ins.keyword in ("CMD", "ENTRYPOINT") else None
             if words and "--port" in words[:-1]:

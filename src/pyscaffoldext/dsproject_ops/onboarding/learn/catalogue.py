@@ -18,7 +18,7 @@ from ...errors import DsopsError
 HERE = Path(__file__).resolve().parent
 DEFAULT = "en"
 # The placeholders a text may use; anything else in braces is a catalogue error.
-PLACEHOLDERS = ("project", "package", "remote", "exp_set")
+PLACEHOLDERS = ("project", "package", "image", "remote", "exp_set")
 # Variant keys, tried in this order against the repository's context.
 VARIANTS = (
     "gitlab",

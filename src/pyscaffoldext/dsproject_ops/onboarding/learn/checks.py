@@ -578,7 +578,10 @@ def _docker_note(probe: Probe, project: str) -> Note:
                 timeout=10,
             )
             if done.returncode == 0:
-                return Note("serving.docker", {"project": project})
+                return Note(
+                    "serving.docker",
+                    {"image": project.lower().replace("_", "-").replace(".", "-")},
+                )
         except (OSError, subprocess.TimeoutExpired):
             pass
     return Note("serving.no_docker")
@@ -596,7 +599,7 @@ def upgrade(probe: Probe) -> Result:
     journal_path = Path(journal[0]) if journal[0] else None
     if journal_path is not None and not journal_path.is_absolute():
         journal_path = probe.root / journal_path
-    if unmerged or (journal_path is not None and journal_path.exists()):
+    if unmerged or _upgrade_unfinished(journal_path):
         paths = ", ".join(unmerged) or str(journal_path)
         return Result(
             "upgrade",
@@ -672,3 +675,18 @@ CHECKS: dict[str, Check] = {
     "serving": serving,
     "upgrade": upgrade,
 }
+
+
+def _upgrade_unfinished(journal: Path | None) -> bool:
+    """An upgrade's journal that still needs the learner: interrupted, or with conflicts.
+    A clean upgrade keeps its journal until it is committed (so ``--abort`` works): that
+    is "not committed yet", which the staged ``setup.cfg`` tells."""
+    if journal is None or not journal.exists():
+        return False
+    import json
+
+    try:
+        state = json.loads((journal / "journal.json").read_text(encoding="utf-8")).get("state")
+    except (OSError, ValueError, AttributeError):
+        return True  # unreadable: the upgrade's own refusal will say what to do
+    return state != "applied"

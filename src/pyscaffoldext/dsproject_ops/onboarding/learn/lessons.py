@@ -59,8 +59,11 @@ def context(facts: Facts) -> Context:
     package = recorded.get("package", "").strip() or (
         facts.packages[0].replace("/", ".") if facts.packages else "PACKAGE"
     )
+    project = facts.name or facts.root.name
     values = {
-        "project": facts.name or facts.root.name,
+        "project": project,
+        # A Docker image name is lowercase (cookiecutter.json's ``__image``, the same rule).
+        "image": project.lower().replace("_", "-").replace(".", "-"),
         "package": package,
         "remote": remote.shown(facts.root) if remote else "(none)",
         "exp_set": exp_set(facts),

@@ -33,6 +33,7 @@ CONDITIONS = {
 VALUES = {
     "project": "{{ cookiecutter.project_name }}",
     "package": "{{ cookiecutter.package }}",
+    "image": "{{ cookiecutter.__image }}",
     "remote": "{{ cookiecutter.__dvc_remote }}",
     "exp_set": "{% if cookiecutter.example %}train.n_estimators=100{% else %}seed=43{% endif %}",
 }
