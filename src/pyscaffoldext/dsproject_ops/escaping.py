@@ -53,7 +53,9 @@ def yaml_str(value: Any) -> str:
     """A YAML scalar that loads back as this string: plain when that is unambiguous,
     else double-quoted (JSON's escapes are YAML's)."""
     text = str(value)
-    if _YAML_PLAIN.match(text) and not _YAML_WORDS.match(text) and ": " not in text:
+    plain = _YAML_PLAIN.match(text) and not _YAML_WORDS.match(text)
+    # ": " or a final ":" would make a mapping key of it.
+    if plain and ": " not in text and not text.endswith(":"):
         return text
     # YAML folds NEL, LS and PS like newlines and refuses what it deems unprintable:
     # those are written as escapes (8 hex digits beyond the BMP, never surrogate pairs).

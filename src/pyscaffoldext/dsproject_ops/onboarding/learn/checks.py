@@ -689,4 +689,4 @@ def _upgrade_unfinished(journal: Path | None) -> bool:
         state = json.loads((journal / "journal.json").read_text(encoding="utf-8")).get("state")
     except (OSError, ValueError, AttributeError):
         return True  # unreadable: the upgrade's own refusal will say what to do
-    return state != "applied"
+    return bool(state != "applied")
