@@ -94,6 +94,16 @@ def _fast_parse(argv: list[str]) -> Any:
 
 
 def main(argv: Sequence[str], prog: str = "dsops validate") -> int:
+    from .registry import RegistryError
+
+    try:
+        return _main(argv, prog)
+    except RegistryError as exc:  # an installed check package is broken
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: Sequence[str], prog: str) -> int:
     args: Any = _fast_parse(list(argv))
     if args is None:
         try:

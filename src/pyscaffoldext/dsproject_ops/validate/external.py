@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from .context import Context
-from .registry import Check, Issue
-from .runner import ToolMissing
+from .registry import Check, Issue, ToolMissing
 
 if TYPE_CHECKING:
     import subprocess
