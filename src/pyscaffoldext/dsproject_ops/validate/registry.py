@@ -157,7 +157,10 @@ def all_checks() -> list[type[Check]]:
 
 def _load(points: list[tuple[str, str]]) -> list[type[Check]]:
     families = dict(BUILTIN)
-    modules = {family: importlib.import_module(mod, __package__).__name__ for family, (mod, _, _) in BUILTIN.items()}
+    modules = {
+        family: importlib.import_module(mod, __package__).__name__
+        for family, (mod, _, _) in BUILTIN.items()
+    }
     for family, value in sorted(points):
         module_name = value.partition(":")[0].strip()
         if modules.get(family) == module_name:
@@ -168,9 +171,10 @@ def _load(points: list[tuple[str, str]]) -> list[type[Check]]:
             )
         try:
             module = importlib.import_module(module_name)
-        except Exception as exc:
+        except Exception as exc:  # a plugin's bug, said in one line
+            why = f"{type(exc).__name__}: {exc}".splitlines()[0]
             raise RegistryError(
-                f"check family {family!r}: cannot import {module_name} ({type(exc).__name__}: {exc})"
+                f"check family {family!r}: cannot import {module_name} ({why})"
             ) from None
         title = getattr(module, "TITLE", None) or (module.__doc__ or family).strip().splitlines()[0]
         families[family] = (module_name, "", str(title))
@@ -178,26 +182,37 @@ def _load(points: list[tuple[str, str]]) -> list[type[Check]]:
     by_module = {mod: family for family, mod in modules.items()}
     checks: dict[str, type[Check]] = {}
     for cls in _DEFINED:
-        family = by_module.get(cls.__module__)
-        if family is None:
+        owner = by_module.get(cls.__module__)
+        if owner is None:
             continue  # defined in a module no entry point names (a test's own class)
         where = f"{cls.__module__}.{cls.__qualname__}"
         if not cls.family:
-            cls.family = family
-        elif cls.family != family:
-            raise RegistryError(f"check {cls.code} ({where}) says family {cls.family!r}, registered as {family!r}")
+            cls.family = owner
+        elif cls.family != owner:
+            raise RegistryError(
+                f"check {cls.code} ({where}) says family {cls.family!r}, registered as {owner!r}"
+            )
         if not _CODE.fullmatch(cls.code):
-            raise RegistryError(f"check code {cls.code!r} ({where}) is not upper-case letters and digits")
+            raise RegistryError(
+                f"check code {cls.code!r} ({where}) is not upper-case letters and digits"
+            )
         if cls.severity not in SEVERITIES:
-            raise RegistryError(f"check {cls.code} ({where}) has severity {cls.severity!r}, not one of {', '.join(SEVERITIES)}")
+            raise RegistryError(
+                f"check {cls.code} ({where}) has severity {cls.severity!r}, "
+                f"not one of {', '.join(SEVERITIES)}"
+            )
         if cls.code in checks:
             other = checks[cls.code]
-            raise RegistryError(f"duplicate check code {cls.code}: {other.__module__}.{other.__qualname__} and {where}")
+            raise RegistryError(
+                f"duplicate check code {cls.code}: "
+                f"{other.__module__}.{other.__qualname__} and {where}"
+            )
         checks[cls.code] = cls
     for cls in checks.values():
         unknown = [req for req in cls.requires if req not in checks]
         if unknown:
             raise RegistryError(f"check {cls.code} requires unknown check {', '.join(unknown)}")
+    run_order(list(checks.values()))  # a cycle is refused at load, not at the first run
     order = list(families)
     FAMILIES.clear()
     FAMILIES.update(families)
@@ -217,7 +232,9 @@ def run_order(checks: list[type[Check]]) -> list[type[Check]]:
     try:
         sorter.prepare()
     except CycleError as exc:
-        raise RegistryError(f"checks require each other in a cycle: {' -> '.join(exc.args[1])}") from None
+        raise RegistryError(
+            f"checks require each other in a cycle: {' -> '.join(exc.args[1])}"
+        ) from None
     ordered: list[type[Check]] = []
     while sorter.is_active():
         ready = sorted(sorter.get_ready(), key=position.__getitem__)
