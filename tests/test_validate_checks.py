@@ -246,6 +246,30 @@ def b_ci005(r: Path) -> Where:
     return ".github/workflows/ci.yml", line_of(r, ".github/workflows/ci.yml", "  lint:")
 
 
+def b_sch001(r: Path) -> Where:
+    # a real-world defect the keyword lists of CI001 let through
+    return ".gitlab-ci.yml", insert(r, ".gitlab-ci.yml", "lint:", "  when: sometimes")
+
+
+def b_sch002(r: Path) -> Where:
+    rel = ".github/workflows/ci.yml"
+    return rel, replace(r, rel, "timeout-minutes:", lambda s: s.split(":")[0] + ": soon")
+
+
+def b_sch003(r: Path) -> Where:
+    rel = ".github/dependabot.yml"
+    return rel, replace(r, rel, "interval:", lambda s: s.split(":")[0] + ": fortnightly")
+
+
+def b_sch004(r: Path) -> Where:
+    return "compose.yaml", replace(r, "compose.yaml", "image:", lambda s: s.split(":")[0] + ": 42")
+
+
+def b_sch005(r: Path) -> Where:
+    git_add(r, "action.yml", b"name: build\ndescription: builds\nruns:\n  using: node8\n")
+    return "action.yml", 4
+
+
 def b_ci006(r: Path) -> Where:
     return ".github/workflows/ci.yml", replace(
         r, ".github/workflows/ci.yml", "needs: lint", lambda s: s + "-typo"
@@ -399,6 +423,11 @@ TABLE = [
     ("CI005", b_ci005),
     ("CI006", b_ci006),
     ("CI007", b_ci007),
+    ("SCH001", b_sch001),
+    ("SCH002", b_sch002),
+    ("SCH003", b_sch003),
+    ("SCH004", b_sch004),
+    ("SCH005", b_sch005),
     ("DKR001", b_dkr001),
     ("DKR002", b_dkr002),
     ("DKR003", b_dkr003),

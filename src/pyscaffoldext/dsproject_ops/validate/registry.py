@@ -50,6 +50,7 @@ BUILTIN: dict[str, tuple[str, str, str]] = {
     "environment": (".environment", "ENV", "conda environment and package metadata"),
     "dvc": (".dvc", "DVC", "DVC pipeline and remotes"),
     "ci": (".ci", "CI", "GitLab CI and GitHub Actions"),
+    "schemas": (".schemas", "SCH", "CI, Dependabot and Compose files against their JSON schemas"),
     "docker": (".docker", "DKR", "Dockerfile and .dockerignore"),
     "k8s": (".k8s", "K8S", "Kubernetes manifests against the image and the service"),
     "git": (".git", "GIT", "what git tracks"),
