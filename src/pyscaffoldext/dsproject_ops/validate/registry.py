@@ -141,6 +141,16 @@ class Check:
     def run(self, ctx: "Context") -> Iterable[Issue]:
         raise NotImplementedError
 
+    def fix(self, ctx: "Context", findings: list[Finding]) -> dict[str, str]:
+        """The mechanical fix of ``findings`` (this check's, in this repository): the new
+        text of each file they name, ``{rel: text}``; ``{}`` when there is none (the
+        default). ``dsops validate --fix`` writes it; it never touches another file."""
+        return {}
+
+    @classmethod
+    def fixable(cls) -> bool:
+        return cls.fix is not Check.fix
+
 
 _DEFINED: list[type[Check]] = []
 _LOADED: list[type[Check]] | None = None

@@ -43,6 +43,7 @@ class Result:
         self.ignored: list[Finding] = []
         self.external: dict[str, str] = {}  # tool -> ran / not installed / ...
         self.config = config or config_mod.Config()
+        self.context: Context = Context(root)  # the repository as the checks saw it
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -68,6 +69,7 @@ def validate(
     cfg = config_mod.load(ctx, {c.code for c in checks})
     ctx.options.setdefault("max_file_kb", cfg.max_file_kb)
     result = Result(root=root, answers=ctx.answers, checks=checks, config=cfg)
+    result.context = ctx
     chosen = checks if only is None else _with_prerequisites(checks, only)
     for cls in run_order(chosen):
         _run_one(cls(), ctx, result, external)
