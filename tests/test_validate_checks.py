@@ -99,6 +99,10 @@ def b_tpl001(r: Path) -> Where:
     return "docs/index.md", append(r, "docs/index.md", "Install {{ cookiecutter.package }}.\n")
 
 
+def b_tpl004(r: Path) -> Where:
+    return "README.md", append(r, "README.md", "Install {{ project_name }}.\n")
+
+
 def b_tpl002(r: Path) -> Where:
     insert(r, "README.md", "", "<<<<<<< ours\nmine\n=======\ntheirs\n>>>>>>> theirs")
     return "README.md", 2
@@ -396,6 +400,7 @@ TABLE = [
     ("TPL001", b_tpl001),
     ("TPL002", b_tpl002),
     ("TPL003", b_tpl003),
+    ("TPL004", b_tpl004),
     ("SYN001", b_syn001),
     ("SYN002", b_syn002),
     ("SYN003", b_syn003),
@@ -495,3 +500,20 @@ def test_each_breakage_gives_its_code_at_its_place_and_an_ignore_silences_it(
     assert code not in {f.code for f in again.findings}, human(again)
     assert any(f.code == code and f.ignored == reason for f in again.ignored)
     assert f"{code} ({reason})" in human(again)
+
+
+def test_template_syntax_shown_in_markdown_code_is_not_reported(
+    generate: Callable[..., Path], copy_repo: Callable[[Path], Path]
+) -> None:
+    repo = copy_repo(generate())
+    shown = (
+        "\nRender with `{{ cookiecutter.package }}` or `{{ name }}`:\n\n"
+        "```jinja\n{% if cookiecutter.ci %}{{ project_name }}{% endif %}\n```\n\n"
+        "~~~\n{{ package|lower }}\n~~~\n"
+    )
+    append(repo, "README.md", shown)
+    append(repo, "docs/index.md", shown)
+    assert not validate(repo).findings
+    line = append(repo, "README.md", "Then {{ project_name }} and {% endif %}.\n")
+    found = {(f.code, f.file, f.line, f.column) for f in validate(repo).findings}
+    assert found == {("TPL004", "README.md", line, 6), ("TPL001", "README.md", line, 29)}
