@@ -36,6 +36,23 @@ def _drop_lines(repo: Path, rel: str, *lines: str) -> None:
     (repo / rel).write_text("\n".join(kept), encoding="utf-8")
 
 
+def _drop_hook(repo: Path, hook: str) -> None:
+    """Remove the local hook ``hook`` (its ``- id:`` line and the keys under it)."""
+    lines = (repo / ".pre-commit-config.yaml").read_text(encoding="utf-8").split("\n")
+    start = next(i for i, x in enumerate(lines) if x.strip() == f"- id: {hook}")
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    end = start + 1
+    while end < len(lines) and (len(lines[end]) - len(lines[end].lstrip()) > indent):
+        end += 1
+    del lines[start:end]
+    (repo / ".pre-commit-config.yaml").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _append(repo: Path, rel: str, text: str) -> None:
+    with (repo / rel).open("a", encoding="utf-8") as stream:
+        stream.write(text)
+
+
 def _cmd(repo: Path, line: str) -> None:
     text = (repo / "Dockerfile").read_text(encoding="utf-8").split("\n")
     index = max(i for i, x in enumerate(text) if x.startswith("CMD "))
@@ -50,6 +67,17 @@ CORPUS: dict[str, Callable[[Path], None]] = {
         _drop_lines(r, ".dockerignore", ".git"),
         (r / ".dockerignore").write_text(
             (r / ".dockerignore").read_text(encoding="utf-8").rstrip("\n"), encoding="utf-8"
+        ),
+    )
+    and None,
+    "no-merge-conflict-hook": lambda r: _drop_hook(r, "check-merge-conflict"),
+    "no-merge-conflict-hook-hook-repository": lambda r: (
+        _drop_hook(r, "check-merge-conflict"),
+        _append(
+            r,
+            ".pre-commit-config.yaml",
+            "  - repo: https://github.com/pre-commit/pre-commit-hooks\n"
+            "    rev: v6.0.0\n    hooks:\n      - id: check-json\n",
         ),
     )
     and None,
@@ -75,7 +103,7 @@ def _changed(repo: Path) -> set[str]:
 
 
 def test_the_fixable_checks() -> None:
-    assert FIXABLE == {"DKR005", "DKR007"}
+    assert FIXABLE == {"DKR005", "DKR007", "PC003"}
 
 
 @pytest.mark.parametrize("case", list(CORPUS))
@@ -107,6 +135,14 @@ def test_fix_leaves_no_fixable_finding_and_touches_only_reported_files(
     if "cmd" in case:
         last = [x for x in (repo / "Dockerfile").read_text().splitlines() if x.startswith("CMD")]
         assert last[-1].startswith('CMD ["demo", "serve"')
+    if "hook" in case:  # the hook is back, in the style of its neighbours
+        config = (repo / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+        assert config.count("- id: check-merge-conflict") == 1
+        if "repository" not in case:
+            assert (
+                "additional_dependencies: [pre-commit-hooks=="
+                in config.split("check-merge-conflict", 1)[1].split("- id:", 1)[0]
+            )
 
 
 def test_a_file_with_uncommitted_changes_is_left_alone_unless_forced(
