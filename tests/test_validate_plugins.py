@@ -285,3 +285,34 @@ def test_the_shipped_families_come_through_the_entry_point_group() -> None:
         name: f"pyscaffoldext.dsproject_ops.validate.{name}" for name in registry.BUILTIN
     }.items() <= ours.items()
     assert sys.modules["pyscaffoldext.dsproject_ops.validate.registry"] is registry
+
+
+def test_repo_review_lists_and_runs_our_checks(
+    generate: Callable[..., Path], copy_repo: Callable[[Path], Path], tmp_path: Path
+) -> None:
+    repo = copy_repo(generate())
+    config = repo / ".pre-commit-config.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "- id: check-merge-conflict", "- id: check-merge-conflicts"
+        ),
+        encoding="utf-8",
+    )
+    env = base_env()
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    done = run(
+        [Path(sys.executable).parent / "repo-review", repo, "--format", "json"],
+        env=env,
+        check=False,
+    )
+    data = json.loads(done.stdout)
+    checks = data["checks"]
+    ours = {code for code, c in checks.items() if c["family"].startswith("dsops-")}
+    static = {c.code for c in registry.all_checks() if c.tool is None}
+    assert ours == static
+    assert checks["LAY001"]["result"] is True
+    assert checks["PC003"]["result"] is False
+    assert checks["PC003"]["err_msg"].startswith("- `.pre-commit-config.yaml:")
+    assert data["families"]["dsops-precommit"]["name"].startswith("dsops precommit: ")
+    assert done.returncode != 0  # a failed check fails repo-review too
+    assert "modified the input fixtures" not in done.stderr
