@@ -99,6 +99,10 @@ def b_tpl001(r: Path) -> Where:
     return "docs/index.md", append(r, "docs/index.md", "Install {{ cookiecutter.package }}.\n")
 
 
+def b_tpl004(r: Path) -> Where:
+    return "README.md", append(r, "README.md", "Install {{ project_name }}.\n")
+
+
 def b_tpl002(r: Path) -> Where:
     insert(r, "README.md", "", "<<<<<<< ours\nmine\n=======\ntheirs\n>>>>>>> theirs")
     return "README.md", 2
@@ -246,6 +250,30 @@ def b_ci005(r: Path) -> Where:
     return ".github/workflows/ci.yml", line_of(r, ".github/workflows/ci.yml", "  lint:")
 
 
+def b_sch001(r: Path) -> Where:
+    # a real-world defect the keyword lists of CI001 let through
+    return ".gitlab-ci.yml", insert(r, ".gitlab-ci.yml", "lint:", "  when: sometimes")
+
+
+def b_sch002(r: Path) -> Where:
+    rel = ".github/workflows/ci.yml"
+    return rel, replace(r, rel, "timeout-minutes:", lambda s: s.split(":")[0] + ": soon")
+
+
+def b_sch003(r: Path) -> Where:
+    rel = ".github/dependabot.yml"
+    return rel, replace(r, rel, "interval:", lambda s: s.split(":")[0] + ": fortnightly")
+
+
+def b_sch004(r: Path) -> Where:
+    return "compose.yaml", replace(r, "compose.yaml", "image:", lambda s: s.split(":")[0] + ": 42")
+
+
+def b_sch005(r: Path) -> Where:
+    git_add(r, "action.yml", b"name: build\ndescription: builds\nruns:\n  using: node8\n")
+    return "action.yml", 4
+
+
 def b_ci006(r: Path) -> Where:
     return ".github/workflows/ci.yml", replace(
         r, ".github/workflows/ci.yml", "needs: lint", lambda s: s + "-typo"
@@ -376,6 +404,7 @@ TABLE = [
     ("TPL001", b_tpl001),
     ("TPL002", b_tpl002),
     ("TPL003", b_tpl003),
+    ("TPL004", b_tpl004),
     ("SYN001", b_syn001),
     ("SYN002", b_syn002),
     ("SYN003", b_syn003),
@@ -403,6 +432,11 @@ TABLE = [
     ("CI005", b_ci005),
     ("CI006", b_ci006),
     ("CI007", b_ci007),
+    ("SCH001", b_sch001),
+    ("SCH002", b_sch002),
+    ("SCH003", b_sch003),
+    ("SCH004", b_sch004),
+    ("SCH005", b_sch005),
     ("DKR001", b_dkr001),
     ("DKR002", b_dkr002),
     ("DKR003", b_dkr003),
@@ -459,8 +493,9 @@ def test_each_breakage_gives_its_code_at_its_place_and_an_ignore_silences_it(
     file, line = breakage(repo)
     result = validate(repo, external=external)
     codes = {f.code for f in result.findings}
-    if external:  # the other external tools may see the same problem too
-        assert code in codes and not codes - {c for c in codes if c.startswith("EXT")}, codes
+    if external:  # the other external tools (and the static schemas) may see it too
+        others = {c for c in codes if c.startswith(("EXT", "SCH"))}
+        assert code in codes and not codes - others, codes
     else:
         assert codes == {code}, human(result)
     here = [f for f in result.findings if f.code == code]
@@ -474,3 +509,20 @@ def test_each_breakage_gives_its_code_at_its_place_and_an_ignore_silences_it(
     assert code not in {f.code for f in again.findings}, human(again)
     assert any(f.code == code and f.ignored == reason for f in again.ignored)
     assert f"{code} ({reason})" in human(again)
+
+
+def test_template_syntax_shown_in_markdown_code_is_not_reported(
+    generate: Callable[..., Path], copy_repo: Callable[[Path], Path]
+) -> None:
+    repo = copy_repo(generate())
+    shown = (
+        "\nRender with `{{ cookiecutter.package }}` or `{{ name }}`:\n\n"
+        "```jinja\n{% if cookiecutter.ci %}{{ project_name }}{% endif %}\n```\n\n"
+        "~~~\n{{ package|lower }}\n~~~\n"
+    )
+    append(repo, "README.md", shown)
+    append(repo, "docs/index.md", shown)
+    assert not validate(repo).findings
+    line = append(repo, "README.md", "Then {{ project_name }} and {% endif %}.\n")
+    found = {(f.code, f.file, f.line, f.column) for f in validate(repo).findings}
+    assert found == {("TPL004", "README.md", line, 6), ("TPL001", "README.md", line, 29)}

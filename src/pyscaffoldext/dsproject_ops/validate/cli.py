@@ -46,6 +46,17 @@ def parser(prog: str) -> "argparse.ArgumentParser":
     p.add_argument("--list", action="store_true", help="list every check and exit")
     p.add_argument("--explain", metavar="CODE", help="show a check's documentation and exit")
     p.add_argument(
+        "--fix",
+        action="store_true",
+        help="apply the mechanical fixes (dsops validate --list marks them), then report",
+    )
+    p.add_argument(
+        "--diff", action="store_true", help="show the fixes as a diff (without --fix: only show)"
+    )
+    p.add_argument(
+        "--force", action="store_true", help="let --fix change files with uncommitted changes"
+    )
+    p.add_argument(
         "--external",
         action="store_true",
         help="also run hadolint, actionlint, gitlab-ci-local, dvc and the CI JSON "
@@ -61,7 +72,13 @@ _VALUED = {
     "--fail-on": "fail_on",
     "--explain": "explain",
 }
-_FLAGS = {"--list": "list", "--external": "external"}
+_FLAGS = {
+    "--list": "list",
+    "--external": "external",
+    "--fix": "fix",
+    "--diff": "diff",
+    "--force": "force",
+}
 
 
 def _fast_parse(argv: list[str]) -> Any:
@@ -75,6 +92,9 @@ def _fast_parse(argv: list[str]) -> Any:
         "list": False,
         "explain": None,
         "external": False,
+        "fix": False,
+        "diff": False,
+        "force": False,
     }
     rest = list(argv)
     while rest:
@@ -94,6 +114,16 @@ def _fast_parse(argv: list[str]) -> Any:
 
 
 def main(argv: Sequence[str], prog: str = "dsops validate") -> int:
+    from .registry import RegistryError
+
+    try:
+        return _main(argv, prog)
+    except RegistryError as exc:  # an installed check package is broken
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: Sequence[str], prog: str) -> int:
     args: Any = _fast_parse(list(argv))
     if args is None:
         try:
@@ -117,6 +147,11 @@ def main(argv: Sequence[str], prog: str = "dsops validate") -> int:
     except ConfigError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
+    if args.fix or args.diff:
+        fixed = _fix(root, result, args, prog)
+        if fixed is None:
+            return 1  # --diff alone: there are fixes to make
+        result = fixed
     fail_on = args.fail_on or result.config.fail_on or "warning"
     try:
         write(result, args.format, args.output, sys.stdout)
@@ -128,6 +163,40 @@ def main(argv: Sequence[str], prog: str = "dsops validate") -> int:
 
         print(f"{prog}: {summary(result)}; report written to {args.output}", file=sys.stderr)
     return 0 if fail_on == "never" else result.exit_code(fail_on)
+
+
+def _fix(root: Path, result: Any, args: Any, prog: str) -> Any:
+    """Show and/or apply the fixes; the result to report (None: --diff alone found some)."""
+    from . import fix
+    from .runner import validate
+
+    changes = fix.plan(result)
+    busy = set() if args.force else fix.uncommitted(root, [c.rel for c in changes])
+    for rel in sorted(busy):
+        print(
+            f"{prog}: left {rel} alone: it has uncommitted changes (commit them, or --force)",
+            file=sys.stderr,
+        )
+    changes = [c for c in changes if c.rel not in busy]
+    if args.diff:
+        sys.stdout.write(fix.diff(changes))
+    if not args.fix:
+        return None if changes else result
+    if not changes:
+        return result
+    fix.write(root, changes)
+    after = validate(root, external=args.external)
+    broken = fix.regressions(result, after, changes)
+    if broken:
+        fix.undo(root, broken)
+        for change in broken:
+            print(f"{prog}: put {change.rel} back: the fix made it worse", file=sys.stderr)
+        after = validate(root, external=args.external)
+    done = [c for c in changes if c not in broken]
+    if done:
+        names = ", ".join(f"{c.rel} ({', '.join(c.codes)})" for c in done)
+        print(f"{prog}: fixed {names}", file=sys.stderr)
+    return after
 
 
 def _here() -> Path:
@@ -162,7 +231,8 @@ def listing() -> str:
     for family, checks in families_of(all_checks()):
         lines.append(f"{family}: {FAMILIES[family][2]}")
         for check in checks:
-            lines.append(f"  {check.code}  {check.severity:<7}  {check.summary}")
+            fixable = "  [fix]" if check.fixable() else ""
+            lines.append(f"  {check.code}  {check.severity:<7}  {check.summary}{fixable}")
     return "\n".join(lines) + "\n"
 
 
@@ -183,6 +253,8 @@ def explain(code: str) -> int:
         print(f"\nrequires: {', '.join(check.requires)} (skipped when they fail)")
     if check.tool:
         print(f"\nruns {check.tool} (with --external, when installed)")
+    if check.fixable():
+        print("\n`dsops validate --fix` fixes it (`--diff` shows the change first)")
     print(
         f"\nignore it in pyproject.toml:\n  [tool.dsops.validate.ignore]\n"
         f'  {check.code} = "why this repository does without it"'

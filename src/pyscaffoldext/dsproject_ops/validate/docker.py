@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 from typing import Iterable, Iterator
 
@@ -15,8 +16,11 @@ from ..repository.dockerfile import (  # noqa: F401 - this module's names before
 )
 from . import patterns
 from .context import Context
-from .registry import Check, Issue
+from .registry import Check, Finding, Issue
 
+# CMD/ENTRYPOINT in shell form with nothing a shell would interpret (DKR005's fix)
+_WORD = r"[A-Za-z0-9_./:=@%+,-]+"
+_SHELL_FORM = re.compile(rf"(\s*)(CMD|ENTRYPOINT)\s+({_WORD}(?: +{_WORD})*) *")
 # What must never reach the build context: data, caches, tracking stores, git.
 MUST_EXCLUDE = (".git", "data/raw", ".dvc/cache", "mlruns", "mlflow.db", ".venv")
 
@@ -168,6 +172,24 @@ class ExecForm(_Docker):
                         ins.line,
                     )
 
+    def fix(self, ctx: Context, findings: list[Finding]) -> dict[str, str]:
+        # Only a one-line command of plain words: quotes, variables, pipes or globs
+        # need a shell, and the exec form would change what runs.
+        fixed = {}
+        for rel in {f.file for f in findings if f.file}:
+            lines = (ctx.text(rel) or "").split("\n")
+            for finding in findings:
+                if finding.file != rel or not finding.line or finding.line > len(lines):
+                    continue
+                found = _SHELL_FORM.fullmatch(lines[finding.line - 1])
+                if found:
+                    words = json.dumps(found.group(3).split())
+                    lines[finding.line - 1] = f"{found.group(1)}{found.group(2)} {words}"
+            text = "\n".join(lines)
+            if text != ctx.text(rel):
+                fixed[rel] = text
+        return fixed
+
 
 def _dockerignore(ctx: Context, rel: str) -> tuple[str, list[str]]:
     for candidate in (rel + ".dockerignore", ".dockerignore"):
@@ -265,6 +287,23 @@ class ContextExcludes(_Docker):
                     ignore_file,
                     1 if ctx.exists(ignore_file) else None,
                 )
+
+    def fix(self, ctx: Context, findings: list[Finding]) -> dict[str, str]:
+        fixed = {}
+        for rel in ctx.dockerfiles:
+            ignore_file, rules = _dockerignore(ctx, rel)
+            if ignore_file not in {f.file for f in findings} or ignore_file in fixed:
+                continue
+            missing = [p for p in MUST_EXCLUDE if not patterns.ignored(p, rules, docker=True)]
+            text = ctx.text(ignore_file) or ""
+            if text and not text.endswith("\n"):
+                text += "\n"
+            added = ["data/" if p == "data/raw" else p for p in missing]
+            fixed[ignore_file] = (
+                text + "# kept out of the build context (dsops validate --fix, DKR007)\n"
+                "" + "".join(f"{p}\n" for p in added)
+            )
+        return fixed
 
 
 # distribution/reference's grammar: lowercase path components, an optional registry

@@ -26,6 +26,8 @@ def reference() -> str:
                 extra.append(f"requires {', '.join(check.requires)}")
             if check.tool:
                 extra.append(f"runs `{check.tool}` with `--external`")
+            if check.fixable():
+                extra.append("`--fix` fixes it")
             suffix = f" ({'; '.join(extra)})" if extra else ""
             out.append(f"#### `{check.code}` {check.summary}")
             out.append("")

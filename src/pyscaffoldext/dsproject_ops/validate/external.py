@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from .context import Context
-from .registry import Check, Issue
-from .runner import ToolMissing
+from .registry import Check, Issue, ToolMissing
 
 if TYPE_CHECKING:
     import subprocess
@@ -161,7 +160,11 @@ class DvcDag(Check):
 
 class CiSchemas(Check):
     """GitLab CI and GitHub workflow files validate against the JSON schemas
-    check-jsonschema vendors (``vendor.gitlab-ci``, ``vendor.github-workflows``)."""
+    check-jsonschema vendors (``vendor.gitlab-ci``, ``vendor.github-workflows``).
+
+    The static run checks the same schemas without a subprocess (``SCH001``-``SCH005``);
+    this runs check-jsonschema's own validation, with its own format checks, beside them.
+    """
 
     code = "EXT005"
     family = "external"

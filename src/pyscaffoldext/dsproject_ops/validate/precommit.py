@@ -10,7 +10,7 @@ from typing import Any, Iterable
 
 from ..repository import requirements
 from .context import Context
-from .registry import Check, Issue
+from .registry import Check, Finding, Issue
 
 CONFIG = ".pre-commit-config.yaml"
 _VERSION = re.compile(r"^v?\d+(?:\.\d+)*(?:[.\-+]?[A-Za-z0-9.]+)*$")
@@ -171,6 +171,46 @@ class MergeConflictHook(_HasConfig):
             CONFIG,
             (parsed.line("repos") if parsed else None) or 1,
         )
+
+    def fix(self, ctx: Context, findings: list[Finding]) -> dict[str, str]:
+        # Beside a hook of pre-commit-hooks, in that hook's style: the hook
+        # repository's at its rev, or a local hook pinning the same package version.
+        parsed = ctx.yaml(CONFIG)
+        text = ctx.text(CONFIG)
+        if parsed is None or text is None:
+            return {}
+        for index, repo in _repos(ctx):
+            hooks = repo.get("hooks")
+            if not isinstance(hooks, list) or not hooks or not isinstance(hooks[0], dict):
+                continue
+            if str(repo.get("repo", "")).rstrip("/").endswith("pre-commit/pre-commit-hooks"):
+                block = ["- id: check-merge-conflict"]
+            else:
+                pins = [
+                    str(dep)
+                    for hook in hooks
+                    if isinstance(hook, dict)
+                    for dep in hook.get("additional_dependencies") or []
+                    if str(dep).startswith("pre-commit-hooks==")
+                ]
+                if repo.get("repo") != "local" or not pins:
+                    continue
+                block = [
+                    "- id: check-merge-conflict",
+                    "  name: check for merge conflicts",
+                    "  entry: check-merge-conflict",
+                    "  language: python",
+                    "  types: [text]",
+                    f"  additional_dependencies: [{pins[0]}]",
+                ]
+            line = parsed.line("repos", index, "hooks", 0)
+            lines = text.split("\n")
+            if not line or not lines[line - 1].lstrip().startswith("- "):
+                continue
+            indent = lines[line - 1][: len(lines[line - 1]) - len(lines[line - 1].lstrip())]
+            lines[line - 1 : line - 1] = [indent + part for part in block]
+            return {CONFIG: "\n".join(lines)}
+        return {}
 
 
 class PinnedHookDependencies(_HasConfig):

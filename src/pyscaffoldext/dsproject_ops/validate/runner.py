@@ -7,7 +7,15 @@ from typing import Any
 
 from . import config as config_mod
 from .context import Context
-from .registry import Check, Finding, Issue, all_checks, severity_rank
+from .registry import (  # noqa: F401 - ToolMissing: this module's name before the move
+    Check,
+    Finding,
+    Issue,
+    ToolMissing,
+    all_checks,
+    run_order,
+    severity_rank,
+)
 
 PASSED, FAILED, SKIPPED, NOT_APPLICABLE, NOT_REQUESTED = (
     "passed",
@@ -35,6 +43,7 @@ class Result:
         self.ignored: list[Finding] = []
         self.external: dict[str, str] = {}  # tool -> ran / not installed / ...
         self.config = config or config_mod.Config()
+        self.context: Context = Context(root)  # the repository as the checks saw it
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -60,10 +69,23 @@ def validate(
     cfg = config_mod.load(ctx, {c.code for c in checks})
     ctx.options.setdefault("max_file_kb", cfg.max_file_kb)
     result = Result(root=root, answers=ctx.answers, checks=checks, config=cfg)
-    for cls in checks:
-        if only is None or cls.code in only:
-            _run_one(cls(), ctx, result, external)
+    result.context = ctx
+    chosen = checks if only is None else _with_prerequisites(checks, only)
+    for cls in run_order(chosen):
+        _run_one(cls(), ctx, result, external)
     return result
+
+
+def _with_prerequisites(checks: list[type[Check]], only: set[str]) -> list[type[Check]]:
+    """The checks in ``only`` and, transitively, the checks they require."""
+    by_code = {c.code: c for c in checks}
+    wanted, todo = set(), [code for code in only if code in by_code]
+    while todo:
+        code = todo.pop()
+        if code not in wanted:
+            wanted.add(code)
+            todo.extend(by_code[code].requires)
+    return [c for c in checks if c.code in wanted]
 
 
 def _run_one(check: Check, ctx: Context, result: Result, external: bool) -> None:
@@ -86,9 +108,12 @@ def _run_one(check: Check, ctx: Context, result: Result, external: bool) -> None
     if broken:
         _skip(result, code, f"{', '.join(broken)} does not parse (see the syntax checks)")
         return
-    blocked = [req for req in check.requires if result.status.get(req) in (FAILED, SKIPPED)]
+    # Only a prerequisite that ran and passed lets a check run: one that failed, was
+    # skipped, did not apply or was not requested vouches for nothing.
+    blocked = [req for req in check.requires if result.status.get(req) != PASSED]
     if blocked:
-        _skip(result, code, f"prerequisite {', '.join(blocked)} did not pass")
+        why = ", ".join(result.status.get(req, "not run") for req in blocked)
+        _skip(result, code, f"prerequisite {', '.join(blocked)} did not pass ({why})")
         return
     try:
         issues = list(check.run(ctx))
@@ -111,10 +136,6 @@ def _run_one(check: Check, ctx: Context, result: Result, external: bool) -> None
         else:
             result.ignored.append(_with_reason(finding, reason))
     result.status[code] = FAILED if failed else PASSED
-
-
-class ToolMissing(Exception):
-    """Raised by an external check whose tool is not installed (the tool's name)."""
 
 
 def _finding(check: Check, issue: Issue) -> Finding:

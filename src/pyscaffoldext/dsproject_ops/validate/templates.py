@@ -35,7 +35,8 @@ class UnrenderedJinja(Check):
     ``{% if cookiecutter... %}``).
 
     It means a template was copied instead of rendered, or a merge brought template
-    source in. Replace it with the value it stands for.
+    source in. Replace it with the value it stands for. Markdown code blocks and code
+    spans are left alone: there, template syntax is shown on purpose.
     """
 
     code = "TPL001"
@@ -46,6 +47,8 @@ class UnrenderedJinja(Check):
         for rel, text in _text_files(ctx):
             if "{{" not in text and "{%" not in text:
                 continue
+            if rel.endswith((".md", ".markdown")):
+                text = _outside_code(text)  # template syntax shown on purpose
             found = _JINJA.search(text)
             if found:
                 line, col = _position(text, found.start())
@@ -106,4 +109,68 @@ class MergeLeftovers(Check):
                     f"{rel} is left over from a patch or merge: apply it by hand, "
                     "then delete it",
                     rel,
+                )
+
+
+# A Jinja/cookiecutter placeholder or block tag of any variable (``{{ project_name }}``,
+# ``{{ name|upper }}``, ``{% if x %}``); never GitHub's ``${{ ... }}`` or Go's ``{{ .X }}``.
+_PLACEHOLDER = re.compile(
+    r"(?<![$\w{])\{\{-?[ \t]*[A-Za-z_][\w.]*[ \t]*(?:\|[^{}\n]*)?-?\}\}"
+    r"|\{%-?[ \t]*(?:if|elif|else|endif|for|endfor|set|raw|endraw|block|endblock|macro"
+    r"|endmacro|include)\b[^%\n]*-?%\}"
+)
+# Markdown code that shows template syntax on purpose: fenced blocks and `code spans`
+_FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n.*?(?:^[ \t]*\1[ \t]*$|\Z)", re.S | re.M)
+_SPAN = re.compile(r"(`+)[^`\n].*?\1")
+
+
+def _outside_code(text: str) -> str:
+    """``text`` with Markdown code blanked (same length, same lines)."""
+
+    def blank(found: re.Match[str]) -> str:
+        return re.sub(r"[^\n]", " ", found.group(0))
+
+    return _SPAN.sub(blank, _FENCE.sub(blank, text))
+
+
+class UnrenderedPlaceholders(Check):
+    """No file the template wrote still holds a template placeholder of any name
+    (``{{ project_name }}``, ``{{ package|lower }}``, ``{% if ... %}``), at the
+    placeholder's line and column.
+
+    ``TPL001`` finds cookiecutter's own syntax in every file; this one looks for any
+    Jinja variable, but only in the files the recorded answers say the template wrote
+    (a repository's own templates, docs and notebooks are the user's business), and
+    never inside Markdown code blocks or code spans, where template syntax is shown on
+    purpose. GitHub's ``${{ ... }}`` and Go templates' ``{{ .Field }}`` are not Jinja.
+    """
+
+    code = "TPL004"
+    family = "templates"
+    summary = "no unrendered placeholders in the files the template wrote"
+
+    def applies(self, ctx: Context) -> bool:
+        return ctx.answers is not None
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        from .layout import recorded_template, template_paths
+
+        answers = ctx.answers or {}
+        root, _, _ = recorded_template(answers.get("template", ""))
+        for rel in template_paths(answers, root):
+            text = ctx.text(rel) if ctx.is_file(rel) else None
+            if not text or ("{{" not in text and "{%" not in text):
+                continue
+            if rel.endswith((".md", ".markdown")):
+                text = _outside_code(text)
+            for found in _PLACEHOLDER.finditer(text):
+                if _JINJA.match(text, found.start()):
+                    continue  # TPL001's: reported once
+                line, col = _position(text, found.start())
+                yield Issue(
+                    f"unrendered placeholder {found.group(0)!r}: replace it with the "
+                    "value it stands for",
+                    rel,
+                    line,
+                    col,
                 )
