@@ -253,6 +253,49 @@ def test_merged_gitignore_keeps_dvc_pointers_trackable(
         done = _git(repo, "check-ignore", "-q", path)
         assert done.returncode == (0 if hidden else 1), (path, change.text)
     assert "# ours" in (change.text or "")
+    # The team's line is still in the file, as a comment above its rewrite.
+    assert f"\n# {pattern}  (rewritten by dsops upgrade" in (change.text or "")
+
+
+@pytest.mark.parametrize(
+    "ours, kept",
+    [
+        # kedro's: everything below data/, folders re-included for its .gitkeep files
+        ("data/**\n!data/**/\n!.gitkeep\n", "# data/**  (moved here by dsops upgrade"),
+        # one folder of data/ named outright (a hand-made repository's)
+        ("*.pyc\ndata/processed/\n", "# data/processed/  (rewritten by dsops upgrade"),
+    ],
+)
+def test_merged_gitignore_keeps_pointers_trackable_under_other_data_patterns(
+    ours: str, kept: str, tree: dict[str, str], tmp_path: Path
+) -> None:
+    """Bug: kedro's ``data/**`` (after the template's ``!/data/*/*.dvc``) and a team's
+    ``data/processed/`` (a folder the template's probes never named) still hid DVC
+    pointer files after adoption. ``git check-ignore`` is the judge, on the folder the
+    team named too; what the team ignored stays ignored."""
+    change = classify(".gitignore", None, ours, tree[".gitignore"], ADOPT, True)
+    assert change.kind == MERGED, change
+    text = change.text or ""
+    assert kept in text, text
+    lines = text.splitlines()
+    assert all(line in lines or f"# {line}  (" in text for line in ours.splitlines())
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    assert _git(repo, "init", "-q").returncode == 0
+    (repo / ".gitignore").write_text(text, encoding="utf-8")
+    cases = {
+        "data/raw/sensors.csv.dvc": False,
+        "data/processed/features.csv.dvc": False,
+        "data/processed/.gitkeep": False,
+        "data/processed/features.csv": True,
+        "data/raw/sensors.csv": True,
+    }
+    for path in cases:
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text("x\n", encoding="utf-8")
+    for path, hidden in cases.items():
+        done = _git(repo, "check-ignore", "-q", path)
+        assert done.returncode == (0 if hidden else 1), (path, text)
 
 
 # --- parse what you write ------------------------------------------------------------
