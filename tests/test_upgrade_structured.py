@@ -24,6 +24,7 @@ from pyscaffoldext.dsproject_ops.upgrade import history, policy
 from pyscaffoldext.dsproject_ops.upgrade.merge3 import Labels
 from pyscaffoldext.dsproject_ops.upgrade.parsecheck import parse_error, resolve
 from pyscaffoldext.dsproject_ops.upgrade.plan import CONFLICT, MERGED, classify
+from pyscaffoldext.dsproject_ops.upgrade.yamlmerge import merge_yaml
 
 old_template = fx.old_template  # the shared fixture, used by name
 
@@ -155,6 +156,40 @@ def test_environment_pins_bump_beside_user_dependencies(tree: dict[str, str]) ->
     text = change.text or ""
     assert "numpy==2.4.6" in text and "requests=2.32  # for the API" in text
     assert text.count("- -e .") == 1
+
+
+def test_a_matched_item_keeps_the_users_comment_line_as_written(tree: dict[str, str]) -> None:
+    """Bug (pyscaffoldext-dsproject's environment.yml): ``- -e .  # install git checkout
+    ... editable mode`` in a ``pip:`` list indented unlike the rest of the file came
+    back as ``- -e . # install ...``: ruamel wrote the comment at its old column, the
+    item one column further right, and the user's line was gone."""
+    ours = (
+        "name: churn-model\ndependencies:\n  - python>=3.6\n  - pip\n  - pip:\n"
+        "     - -e .  # install git checkout of churn-model in editable mode\n"
+        "     # add here only pip-packages that are not available in conda/conda-forge!\n"
+        "  - jupyterlab\n"
+    )
+    change = classify("environment.yml", None, ours, tree["environment.yml"], ADOPT, True)
+    assert change.kind in (MERGED, CONFLICT), change
+    texts = [change.text or ""]
+    if change.kind == CONFLICT:
+        texts = [resolve(texts[0], "ours"), resolve(texts[0], "theirs")]
+    for text in texts:
+        lines = {line.strip() for line in text.splitlines()}
+        assert "- -e .  # install git checkout of churn-model in editable mode" in lines, text
+        assert "# add here only pip-packages that are not available in conda/conda-forge!" in lines
+
+
+def test_an_item_the_template_changes_keeps_the_users_comment() -> None:
+    """An item matched by its package name takes the template's new pin and keeps the
+    comment the user put on it, with the user's spacing."""
+    base = "dependencies:\n  - numpy==1.0\n  - pip:\n      - -e .\n"
+    ours = "dependencies:\n  - numpy==1.0   # the scorer needs it\n  - pip:\n     - -e .  # me\n"
+    theirs = "dependencies:\n  - numpy==2.0\n  - pip:\n      - -e .\n"
+    text, state = merge_yaml("environment.yml", base, ours, theirs, "ours")
+    assert state.conflicts == 0
+    assert "  - numpy==2.0   # the scorer needs it\n" in text, text
+    assert "- -e .  # me\n" in text, text
 
 
 # --- INI ----------------------------------------------------------------------------
