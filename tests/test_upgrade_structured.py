@@ -476,3 +476,17 @@ def test_a_real_upgrade_keeps_dvc_pointers_trackable(
     assert _git(repo, "check-ignore", "-q", "data/raw/sensors.csv").returncode == 0
     status = _git(repo, "status", "--porcelain", "--untracked-files=all").stdout
     assert "?? data/raw/sensors.csv.dvc" in status and "sensors.csv\n" not in status
+
+
+def test_a_pin_the_template_bumps_keeps_the_users_comment_and_merges() -> None:
+    """A dependency line the user only commented (``numpy==1.0  # why``) takes the
+    template's new pin with the comment on it: merged, not a conflict (the comment,
+    all the user wrote on that line, is kept)."""
+    base = "dependencies:\n  - numpy==1.0\n  - pip\n"
+    ours = "dependencies:\n  - numpy==1.0   # the scorer needs it\n  - pip\n  - rich\n"
+    theirs = "dependencies:\n  - numpy==2.0\n  - pip\n"
+    change = classify("environment.yml", base, ours, theirs, LABELS)
+    assert change.kind == MERGED, change
+    assert (
+        change.text == "dependencies:\n  - numpy==2.0   # the scorer needs it\n  - pip\n  - rich\n"
+    )
