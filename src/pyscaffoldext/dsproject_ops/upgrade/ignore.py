@@ -71,23 +71,23 @@ def _sample(segment: str) -> str:
     return re.sub(r"\[[^\]]*\]", "x", segment).replace("*", "x").replace("?", "x")
 
 
-def _names(text: str) -> list[str]:
-    """Literal folder names in ``text``'s exclusion patterns (``data/processed/`` ->
-    data, processed): what a wildcard of the template's may stand for in this repo."""
-    found: dict[str, None] = {}
+def _folders(text: str) -> list[list[str]]:
+    """The folder paths ``text``'s exclusion patterns name outright, as segments
+    (``data/processed/`` -> [data, processed]): where a wildcard of the template's
+    may stand for a folder of this repository's."""
+    found: dict[str, list[str]] = {}
     for pattern in _patterns(text):
-        if pattern.startswith("!"):
-            continue
-        for segment in pattern.strip("/").split("/"):
-            if segment and not GLOB.search(segment) and segment not in (".", ".."):
-                found.setdefault(segment, None)
-    return list(found)[:MAX_NAMES]
+        body = pattern[:-3] if pattern.endswith("/**") else pattern
+        if pattern.startswith("!") or GLOB.search(body) or "/" not in body.strip("/"):
+            continue  # negations, globs, and names that match at any depth
+        found.setdefault(body.strip("/"), body.strip("/").split("/"))
+    return list(found.values())[:MAX_NAMES]
 
 
 def probes(template: str, merged: str = "") -> list[str]:
     """Sample paths the template re-includes: ``!/data/*/*.dvc`` -> ``data/x/x.dvc``,
-    and ``data/processed/x.dvc`` when ``merged`` names a folder ``processed``."""
-    names = _names(merged)
+    and ``data/processed/x.dvc`` when ``merged`` excludes ``data/processed/``."""
+    folders = _folders(merged)
     found: dict[str, None] = {}
     for pattern in _patterns(template):
         if not pattern.startswith("!"):
@@ -97,16 +97,15 @@ def probes(template: str, merged: str = "") -> list[str]:
         if not anchored:
             continue
         segments = body.lstrip("/").split("/")
-        found.setdefault("/".join(_sample(s) for s in segments), None)
-        # each folder wildcard, in turn, as each folder name the merged file uses
-        for n, segment in enumerate(segments[:-1]):
-            if not GLOB.search(segment) or segment == "**":
+        sample = [_sample(s) for s in segments]
+        found.setdefault("/".join(sample), None)
+        # a folder the team names where the template has a wildcard, at the same depth
+        for folder in folders:
+            if len(folder) >= len(segments) or "**" in segments[: len(folder)]:
                 continue
-            for name in names:
-                if fnmatch.fnmatchcase(name, segment):
-                    sample = [_sample(s) for s in segments]
-                    sample[n] = name
-                    found.setdefault("/".join(sample), None)
+            if all(fnmatch.fnmatchcase(f, s) for f, s in zip(folder, segments)):
+                if any(GLOB.search(s) for s in segments[: len(folder)]):
+                    found.setdefault("/".join(folder + sample[len(folder) :]), None)
     return list(found)[:MAX_PROBES]
 
 
