@@ -254,6 +254,23 @@ def test_dvc_config_keeps_its_indented_options(tree: dict[str, str]) -> None:
     assert all(line[:1] in ("", " ", "[") for line in text.splitlines()), text
 
 
+def test_an_adopted_ini_conflict_is_one_option_not_the_whole_file() -> None:
+    """Bug (plain PyScaffold's setup.cfg): with nothing to merge from (adoption), the
+    base side of a conflicted option dropped it and then added the template's back,
+    so the base and template sides were equal, the line merge of the sides found no
+    conflict, and the whole file became one conflict (the record inside it)."""
+    ours = "[tool:pytest]\naddopts =\n    --cov proj\n    --verbose\ntestpaths = tests\n"
+    theirs = "[tool:pytest]\naddopts = -ra --strict-markers\n\n[pyscaffold]\nversion = 4.6\n"
+    change = classify("setup.cfg", None, ours, theirs, ADOPT, True)
+    assert change.kind == CONFLICT, change
+    text = change.text or ""
+    assert text.count("<<<<<<< ") == 1
+    assert text.index("<<<<<<< ") > text.index("[tool:pytest]")
+    assert text.index(">>>>>>> ") < text.index("testpaths = tests") < text.index("[pyscaffold]")
+    for side in ("ours", "theirs"):
+        assert parse_error("setup.cfg", resolve(text, side)) is None
+
+
 # --- .gitignore and DVC pointer files ------------------------------------------------
 
 
