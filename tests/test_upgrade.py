@@ -361,3 +361,17 @@ def test_a_symlink_where_the_template_has_a_file_is_kept(
     assert done.returncode == 1, done.stderr  # docs/index.md would conflict
     assert classes(done.stdout)["README.md"] == "kept yours"
     assert "a link or submodule: not merged" in done.stdout
+
+
+def test_a_hostile_git_config_runs_nothing(
+    edited: Path, old_template: OldTemplate, tmp_path: Path
+) -> None:
+    """core.fsmonitor names a program git starts when it reads the index; the
+    repository being upgraded must not get to run it (nor its dry run, nor --abort)."""
+    repo = _copy(edited, tmp_path)
+    marker = tmp_path / "pwned"
+    git(repo, "config", "core.fsmonitor", f"touch {marker}; echo")
+    for args in ((), ("--dry-run",), ("--abort",)):
+        done = dsops(old_template, repo, *args)
+        assert "Traceback" not in done.stdout + done.stderr, args
+        assert not marker.exists(), args

@@ -137,12 +137,19 @@ def _check(
             continue
         result = results[path]
         assert result is not None, path
-        got = set(result.splitlines())
-        added = set(mine.splitlines()) - set((base.get(path) or "").splitlines())
+        # Compared by their words, as the upgrade's own check does: a YAML file the
+        # tree merge writes again keeps every line's words, not its blanks ("user 0: "
+        # comes back "user 0:", "user 0:  0" as "user 0: 0").
+        got = _lines(result)
+        added = _lines(mine) - _lines(base.get(path) or "")
         assert added <= got, (path, added - got)
         if path in theirs and path in base and result != mine:
-            new = set(theirs[path].splitlines()) - set(base[path].splitlines())
+            new = _lines(theirs[path]) - _lines(base[path])
             assert new <= got, (path, new - got)
+
+
+def _lines(text: str) -> set[str]:
+    return {" ".join(line.split()) for line in text.splitlines()}
 
 
 def _results(changes: list) -> dict[str, str | None]:  # type: ignore[type-arg]

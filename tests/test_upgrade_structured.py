@@ -24,6 +24,7 @@ from pyscaffoldext.dsproject_ops.upgrade import history, policy
 from pyscaffoldext.dsproject_ops.upgrade.merge3 import Labels
 from pyscaffoldext.dsproject_ops.upgrade.parsecheck import parse_error, resolve
 from pyscaffoldext.dsproject_ops.upgrade.plan import CONFLICT, MERGED, classify
+from pyscaffoldext.dsproject_ops.upgrade.yamlmerge import merge_yaml
 
 old_template = fx.old_template  # the shared fixture, used by name
 
@@ -157,6 +158,40 @@ def test_environment_pins_bump_beside_user_dependencies(tree: dict[str, str]) ->
     assert text.count("- -e .") == 1
 
 
+def test_a_matched_item_keeps_the_users_comment_line_as_written(tree: dict[str, str]) -> None:
+    """Bug (pyscaffoldext-dsproject's environment.yml): ``- -e .  # install git checkout
+    ... editable mode`` in a ``pip:`` list indented unlike the rest of the file came
+    back as ``- -e . # install ...``: ruamel wrote the comment at its old column, the
+    item one column further right, and the user's line was gone."""
+    ours = (
+        "name: churn-model\ndependencies:\n  - python>=3.6\n  - pip\n  - pip:\n"
+        "     - -e .  # install git checkout of churn-model in editable mode\n"
+        "     # add here only pip-packages that are not available in conda/conda-forge!\n"
+        "  - jupyterlab\n"
+    )
+    change = classify("environment.yml", None, ours, tree["environment.yml"], ADOPT, True)
+    assert change.kind in (MERGED, CONFLICT), change
+    texts = [change.text or ""]
+    if change.kind == CONFLICT:
+        texts = [resolve(texts[0], "ours"), resolve(texts[0], "theirs")]
+    for text in texts:
+        lines = {line.strip() for line in text.splitlines()}
+        assert "- -e .  # install git checkout of churn-model in editable mode" in lines, text
+        assert "# add here only pip-packages that are not available in conda/conda-forge!" in lines
+
+
+def test_an_item_the_template_changes_keeps_the_users_comment() -> None:
+    """An item matched by its package name takes the template's new pin and keeps the
+    comment the user put on it, with the user's spacing."""
+    base = "dependencies:\n  - numpy==1.0\n  - pip:\n      - -e .\n"
+    ours = "dependencies:\n  - numpy==1.0   # the scorer needs it\n  - pip:\n     - -e .  # me\n"
+    theirs = "dependencies:\n  - numpy==2.0\n  - pip:\n      - -e .\n"
+    text, state = merge_yaml("environment.yml", base, ours, theirs, "ours")
+    assert state.conflicts == 0
+    assert "  - numpy==2.0   # the scorer needs it\n" in text, text
+    assert "- -e .  # me\n" in text, text
+
+
 # --- INI ----------------------------------------------------------------------------
 
 
@@ -219,6 +254,23 @@ def test_dvc_config_keeps_its_indented_options(tree: dict[str, str]) -> None:
     assert all(line[:1] in ("", " ", "[") for line in text.splitlines()), text
 
 
+def test_an_adopted_ini_conflict_is_one_option_not_the_whole_file() -> None:
+    """Bug (plain PyScaffold's setup.cfg): with nothing to merge from (adoption), the
+    base side of a conflicted option dropped it and then added the template's back,
+    so the base and template sides were equal, the line merge of the sides found no
+    conflict, and the whole file became one conflict (the record inside it)."""
+    ours = "[tool:pytest]\naddopts =\n    --cov proj\n    --verbose\ntestpaths = tests\n"
+    theirs = "[tool:pytest]\naddopts = -ra --strict-markers\n\n[pyscaffold]\nversion = 4.6\n"
+    change = classify("setup.cfg", None, ours, theirs, ADOPT, True)
+    assert change.kind == CONFLICT, change
+    text = change.text or ""
+    assert text.count("<<<<<<< ") == 1
+    assert text.index("<<<<<<< ") > text.index("[tool:pytest]")
+    assert text.index(">>>>>>> ") < text.index("testpaths = tests") < text.index("[pyscaffold]")
+    for side in ("ours", "theirs"):
+        assert parse_error("setup.cfg", resolve(text, side)) is None
+
+
 # --- .gitignore and DVC pointer files ------------------------------------------------
 
 
@@ -253,6 +305,49 @@ def test_merged_gitignore_keeps_dvc_pointers_trackable(
         done = _git(repo, "check-ignore", "-q", path)
         assert done.returncode == (0 if hidden else 1), (path, change.text)
     assert "# ours" in (change.text or "")
+    # The team's line is still in the file, as a comment above its rewrite.
+    assert f"\n# {pattern}  (rewritten by dsops upgrade" in (change.text or "")
+
+
+@pytest.mark.parametrize(
+    "ours, kept",
+    [
+        # kedro's: everything below data/, folders re-included for its .gitkeep files
+        ("data/**\n!data/**/\n!.gitkeep\n", "# data/**  (moved here by dsops upgrade"),
+        # one folder of data/ named outright (a hand-made repository's)
+        ("*.pyc\ndata/processed/\n", "# data/processed/  (rewritten by dsops upgrade"),
+    ],
+)
+def test_merged_gitignore_keeps_pointers_trackable_under_other_data_patterns(
+    ours: str, kept: str, tree: dict[str, str], tmp_path: Path
+) -> None:
+    """Bug: kedro's ``data/**`` (after the template's ``!/data/*/*.dvc``) and a team's
+    ``data/processed/`` (a folder the template's probes never named) still hid DVC
+    pointer files after adoption. ``git check-ignore`` is the judge, on the folder the
+    team named too; what the team ignored stays ignored."""
+    change = classify(".gitignore", None, ours, tree[".gitignore"], ADOPT, True)
+    assert change.kind == MERGED, change
+    text = change.text or ""
+    assert kept in text, text
+    lines = text.splitlines()
+    assert all(line in lines or f"# {line}  (" in text for line in ours.splitlines())
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    assert _git(repo, "init", "-q").returncode == 0
+    (repo / ".gitignore").write_text(text, encoding="utf-8")
+    cases = {
+        "data/raw/sensors.csv.dvc": False,
+        "data/processed/features.csv.dvc": False,
+        "data/processed/.gitkeep": False,
+        "data/processed/features.csv": True,
+        "data/raw/sensors.csv": True,
+    }
+    for path in cases:
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text("x\n", encoding="utf-8")
+    for path, hidden in cases.items():
+        done = _git(repo, "check-ignore", "-q", path)
+        assert done.returncode == (0 if hidden else 1), (path, text)
 
 
 # --- parse what you write ------------------------------------------------------------
@@ -398,3 +493,17 @@ def test_a_real_upgrade_keeps_dvc_pointers_trackable(
     assert _git(repo, "check-ignore", "-q", "data/raw/sensors.csv").returncode == 0
     status = _git(repo, "status", "--porcelain", "--untracked-files=all").stdout
     assert "?? data/raw/sensors.csv.dvc" in status and "sensors.csv\n" not in status
+
+
+def test_a_pin_the_template_bumps_keeps_the_users_comment_and_merges() -> None:
+    """A dependency line the user only commented (``numpy==1.0  # why``) takes the
+    template's new pin with the comment on it: merged, not a conflict (the comment,
+    all the user wrote on that line, is kept)."""
+    base = "dependencies:\n  - numpy==1.0\n  - pip\n"
+    ours = "dependencies:\n  - numpy==1.0   # the scorer needs it\n  - pip\n  - rich\n"
+    theirs = "dependencies:\n  - numpy==2.0\n  - pip\n"
+    change = classify("environment.yml", base, ours, theirs, LABELS)
+    assert change.kind == MERGED, change
+    assert (
+        change.text == "dependencies:\n  - numpy==2.0   # the scorer needs it\n  - pip\n  - rich\n"
+    )

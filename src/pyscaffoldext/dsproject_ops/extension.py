@@ -125,7 +125,10 @@ def _activate(extension: "DsprojectOps") -> type[argparse.Action]:
             namespace.extensions = [*getattr(namespace, "extensions", []), extension]
             from pyscaffold.cli import run_scaffold
 
-            if getattr(namespace, "command", None) is run_scaffold:
+            from .flags import run_scaffold as ours
+
+            # PyScaffold's default command, or ours that augment_cli put in its place
+            if getattr(namespace, "command", None) in (run_scaffold, ours):
                 namespace.command = run_scaffold_or_upgrade
 
     return Activate
@@ -134,7 +137,7 @@ def _activate(extension: "DsprojectOps") -> type[argparse.Action]:
 def run_scaffold_or_upgrade(opts: dict[str, Any]) -> None:
     """``putup``'s command with our extension: ``--update`` is ``dsops upgrade``,
     whatever the repository's setup.cfg records (or does not)."""
-    from pyscaffold.cli import run_scaffold
+    from .flags import run_scaffold
 
     if not opts.get("update"):
         run_scaffold(opts)

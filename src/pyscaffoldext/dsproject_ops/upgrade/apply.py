@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 from ..answers import Answers, with_template_version
 from ..errors import DsopsError
 from ..render import render
-from . import fitting, history, policy
+from . import GIT, fitting, history, policy
 from .merge3 import Labels
 from .plan import ADDED, CONFLICT, KEPT, REMOVED, UNCHANGED, Change
 from .record import recorded_answers, recorded_version
@@ -62,7 +62,7 @@ class Repo:
 
     def git(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
         done = subprocess.run(
-            ["git", "--literal-pathspecs", *args], cwd=self.top, input=input, capture_output=True
+            [*GIT, "--literal-pathspecs", *args], cwd=self.top, input=input, capture_output=True
         )
         if check and done.returncode != 0:
             message = done.stderr.decode(errors="replace").strip().splitlines()
@@ -89,7 +89,7 @@ def open_repo(path: Path) -> Repo:
     if not path.is_dir():
         raise DsopsError(f"{path} is not a folder")
     done = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel", "--show-prefix", "--absolute-git-dir"],
+        [*GIT, "rev-parse", "--show-toplevel", "--show-prefix", "--absolute-git-dir"],
         cwd=path,
         capture_output=True,
         text=True,
@@ -214,7 +214,7 @@ def prepare(path: Path, to: str | None = None) -> tuple[Repo, Outcome, dict[str,
 
 def _tracked_glob(repo: Repo, pattern: str) -> list[str]:
     out = subprocess.run(
-        ["git", "ls-files", "-z", "--", repo.prefix + pattern],
+        [*GIT, "ls-files", "-z", "--", repo.prefix + pattern],
         cwd=repo.top,
         capture_output=True,
     ).stdout.decode("utf-8", "surrogateescape")

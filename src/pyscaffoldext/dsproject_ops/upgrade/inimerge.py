@@ -124,15 +124,17 @@ def merge_ini(base: str, ours: str, theirs: str, side: str) -> tuple[str, TreeMe
                 section.detach()
                 state.changed = True
             continue
+        settled: set[str] = set()  # the user's options, merged (kept or dropped)
         for key, option in list(_options(section).items()):
             if key in t[name]:
+                settled.add(key)
                 keep = _merge_option(b.get(name, {}).get(key), option, t[name][key], state)
                 if keep is None:
                     option.detach()
             elif key in b.get(name, {}) and _lines(option.value) == b[name][key]:
                 option.detach()
                 state.changed = True
-        _add_options(section, b.get(name, {}), t_cfg[name], state)
+        _add_options(section, b.get(name, {}), t_cfg[name], state, settled)
     # The template's new sections, after the section they follow in the template.
     present = {s.name for s in o_cfg.section_blocks()}
     previous: str | None = None
@@ -223,12 +225,16 @@ def _ensure_blank_after(section: Any) -> None:
         blocks[-1].add_after.space()
 
 
-def _add_options(section: Any, base: dict[str, list[str]], theirs: Any, state: TreeMerge) -> None:
+def _add_options(
+    section: Any, base: dict[str, list[str]], theirs: Any, state: TreeMerge, settled: set[str]
+) -> None:
     mine = _options(section)
     previous: Any = None
     for key, option in _options(theirs).items():
         if key in mine:
             previous = mine[key]
+            continue
+        if key in settled:  # the user's, dropped by a conflict resolved to the base
             continue
         value = _lines(option.value)
         if key in base:

@@ -8,6 +8,8 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 
+from . import GIT
+
 MARKERS = ("<<<<<<< ", "||||||| ", "=======", ">>>>>>> ")
 
 
@@ -46,7 +48,7 @@ def merge(base: str, ours: str, theirs: str, labels: Labels = Labels()) -> Merge
                 fh.write(text)
             names.append(path)
         done = subprocess.run(
-            ["git", "merge-file", "-p", "--zdiff3"]
+            [*GIT, "merge-file", "-p", "--zdiff3"]
             + ["-L", labels.ours, "-L", labels.base, "-L", labels.theirs]
             + names,
             capture_output=True,

@@ -148,14 +148,29 @@ def _problem(path: str, base: str, ours: str, result: Merged) -> str | None:
 
 def _lost_lines(base: str, ours: str, result: str) -> list[str]:
     """Lines the user added missing from ``result`` (compared by their words: a
-    structured merge may re-indent, never drop)."""
+    structured merge may re-indent, never drop). A base line the user only put a
+    comment on is the template's line with the user's comment: the template may
+    change the line (a new pin) as long as the comment stays on a line."""
     before = {_words(line) for line in base.splitlines()}
     after = {_words(line) for line in result.splitlines()}
+    comments = {_comment(line)[1] for line in result.splitlines()} - {""}
     return [
         line.strip()
         for line in ours.splitlines()
-        if _words(line) and _words(line) not in before and _words(line) not in after
+        if _words(line)
+        and _words(line) not in before
+        and _words(line) not in after
+        and not (_comment(line)[0] in before and _comment(line)[1] in comments)
     ]
+
+
+def _comment(line: str) -> tuple[str, str]:
+    """(the line's words, its end-of-line comment's words): ``x  # why`` -> ("x",
+    "# why"); ("", "") for a line without content before a ``#``."""
+    for n, char in enumerate(line):
+        if char == "#" and n and line[n - 1] in " \t" and line[:n].strip():
+            return _words(line[:n]), _words(line[n:])
+    return "", ""
 
 
 def _words(line: str) -> str:

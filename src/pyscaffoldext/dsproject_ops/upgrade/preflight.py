@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..errors import DsopsError
 from ..paths import project_template
+from . import GIT
 
 # git's marks of an operation in progress (in the git folder), and how to finish it.
 IN_PROGRESS = (
@@ -51,7 +52,7 @@ def _git_dirs(path: Path) -> tuple[Path, Path]:
     if not path.is_dir():
         raise DsopsError(f"{path} is not a folder")
     done = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel", "--absolute-git-dir"],
+        [*GIT, "rev-parse", "--show-toplevel", "--absolute-git-dir"],
         cwd=path,
         capture_output=True,
         text=True,

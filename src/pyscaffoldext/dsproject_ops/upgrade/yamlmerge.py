@@ -65,7 +65,43 @@ def load(text: str) -> Any:
         raise YamlUnmergeable(parsed.error.message)
     if len(compose(text)) != 1:  # the reader returns the first document only
         raise YamlUnmergeable("not a single YAML document")
+    keep_comment_gaps(parsed.data, text.splitlines())
     return parsed.data
+
+
+def keep_comment_gaps(tree: Any, lines: list[str]) -> None:
+    """Tie each end-of-line comment to its item by the gap the file had before it.
+
+    ruamel writes such a comment back at its old column: an item dumped under another
+    indentation (a ``pip:`` list indented unlike the rest of the file) had its
+    ``- -e .  # why`` written as ``- -e . # why``, a line of the user's changed.
+    Holding the gap instead keeps the line as the user wrote it, wherever it goes."""
+    from ruamel.yaml.error import CommentMark
+
+    stack, seen = [tree], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or not isinstance(node, (dict, list)):
+            continue
+        seen.add(id(node))
+        stack.extend(node.values() if isinstance(node, dict) else node)
+        ca = getattr(node, "ca", None)
+        for slots in ca.items.values() if ca is not None else ():
+            for token in slots if isinstance(slots, list) else ():
+                mark = getattr(token, "start_mark", None)
+                if not hasattr(token, "value") or not str(token.value).startswith("#"):
+                    continue  # not a comment, or one that begins on its own line
+                line, column = getattr(mark, "line", None), getattr(mark, "column", None)
+                if not isinstance(line, int) or not isinstance(column, int):
+                    continue
+                source = lines[line] if 0 <= line < len(lines) else ""
+                before = source[:column]
+                if not source[column:].startswith("#") or not before.strip():
+                    continue
+                gap = len(before) - len(before.rstrip())
+                # Column 0: the emitter writes one space after the content, then the rest.
+                token.value = " " * (gap - 1) + token.value
+                token.start_mark = CommentMark(0)
 
 
 def indentation(text: str) -> tuple[int, int, int]:
