@@ -58,14 +58,13 @@ def test_feature_conditions(condition: str, values: dict[str, object], expected:
 
 def test_cookiecutter_json_is_opened_in_one_module() -> None:
     """The structure promise of issue 12: one reader of cookiecutter.json. paths.py only
-    checks that it exists; upgrade's archive reader (upgrade/history.py, owned by the
-    upgrade work) is the one exception left."""
+    checks that it exists."""
     naming = sorted(
         path.relative_to(SRC).as_posix()
         for path in SRC.rglob("*.py")
         if '"cookiecutter.json"' in path.read_text(encoding="utf-8")
     )
-    assert set(naming) - {"upgrade/history.py"} == {"paths.py", "spec.py"}, naming
+    assert set(naming) == {"paths.py", "spec.py"}, naming
 
 
 def test_features_are_evaluated_in_one_module() -> None:

@@ -19,7 +19,6 @@ import atexit
 import gzip
 import hashlib
 import io
-import json
 import os
 import re
 import shutil
@@ -110,9 +109,9 @@ def _extract(archive: str) -> Path:
 
 
 def _read_spec(root: Path) -> dict[str, object]:
-    with open(root / "cookiecutter.json", encoding="utf-8") as fh:
-        data: dict[str, object] = json.load(fh)
-    return data
+    from ..spec import load  # the one reader of cookiecutter.json
+
+    return dict(load(root).data)
 
 
 def tree_files(root: Path) -> dict[str, bytes]:
