@@ -13,7 +13,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import test_upgrade_fixtures as fx
 from ruamel.yaml import YAML
+from test_upgrade_fixtures import OldTemplate
 
 from pyscaffoldext.dsproject_ops.answers import build
 from pyscaffoldext.dsproject_ops.paths import template_root
@@ -22,6 +24,8 @@ from pyscaffoldext.dsproject_ops.upgrade import history, policy
 from pyscaffoldext.dsproject_ops.upgrade.merge3 import Labels
 from pyscaffoldext.dsproject_ops.upgrade.parsecheck import parse_error, resolve
 from pyscaffoldext.dsproject_ops.upgrade.plan import CONFLICT, MERGED, classify
+
+old_template = fx.old_template  # the shared fixture, used by name
 
 LABELS = Labels("yours", "template 0.1.0", "template 0.1.1")
 ADOPT = Labels("yours", "nothing (adopted)", "template 0.1.1")
@@ -204,6 +208,17 @@ def test_setup_cfg_requirements_merge_by_package_name(tree: dict[str, str]) -> N
     assert "    rich==14.0\n" in text
 
 
+def test_dvc_config_keeps_its_indented_options(tree: dict[str, str]) -> None:
+    theirs = tree[".dvc/config"]
+    base = theirs.replace("analytics = false", "analytics = true")
+    ours = base.replace("    remote = default\n", "    remote = default\n    autostage = true\n")
+    change = classify(".dvc/config", base, ours, theirs, LABELS)
+    assert change.kind == MERGED, change
+    text = change.text or ""
+    assert "    analytics = false\n" in text and "    autostage = true\n" in text
+    assert all(line[:1] in ("", " ", "[") for line in text.splitlines()), text
+
+
 # --- .gitignore and DVC pointer files ------------------------------------------------
 
 
@@ -326,3 +341,60 @@ def test_a_version_s_own_rules_decide(tmp_path: Path, tree: dict[str, str]) -> N
     (root / "cookiecutter.json").write_text(json.dumps(spec), encoding="utf-8")
     with pytest.raises(Exception, match="unknown kinds"):
         policy.from_spec(spec)
+
+
+# --- a real upgrade: conflicted files parse on either side ----------------------------
+
+
+def test_conflicts_resolved_to_either_side_parse(old_template: OldTemplate, tmp_path: Path) -> None:
+    """After a real upgrade with conflicts in YAML and INI files, resolving each to
+    either side, by git's index stages (`git checkout --ours/--theirs`) or by picking
+    one side of every region in an editor, leaves a file that parses."""
+    old = old_template
+    repo = fx.make_old_repo(old, tmp_path / "demo")
+    env = repo / "environment.yml"
+    env.write_text(
+        env.read_text("utf-8").replace(f"numpy=={fx.OLD_NUMPY}", "numpy==2.3.9"), "utf-8"
+    )
+    cfg = repo / "setup.cfg"
+    cfg.write_text(
+        cfg.read_text("utf-8").replace(f"numpy=={fx.OLD_NUMPY}", "numpy==2.3.9"), "utf-8"
+    )
+    hooks = repo / ".pre-commit-config.yaml"
+    hooks.write_text(
+        hooks.read_text("utf-8").replace(f"black=={fx.OLD_BLACK}", "black==25.9.0"), "utf-8"
+    )
+    fx.commit_all(repo)
+    done = fx.dsops(old, repo)
+    assert done.returncode == 1, done.stdout + done.stderr
+    conflicted = sorted(
+        {line.split("\t")[1] for line in fx.git(repo, "ls-files", "-u").splitlines()}
+    )
+    assert {"environment.yml", "setup.cfg", ".pre-commit-config.yaml"} <= set(conflicted)
+    for rel in conflicted:
+        text = (repo / rel).read_text(encoding="utf-8")
+        for side in ("ours", "theirs"):
+            assert parse_error(rel, resolve(text, side)) is None, (rel, side)
+            fx.git(repo, "checkout", f"--{side}", "--", rel)
+            assert parse_error(rel, (repo / rel).read_text(encoding="utf-8")) is None
+        fx.git(repo, "checkout", "-m", "--", rel)  # back to the conflicted merge
+
+
+def test_a_real_upgrade_keeps_dvc_pointers_trackable(
+    old_template: OldTemplate, tmp_path: Path
+) -> None:
+    """The team ignores all of data/ with ``/data/``; after `dsops upgrade` git itself
+    (in the upgraded repository) says a `dvc add` pointer file is not ignored."""
+    repo = fx.make_old_repo(old_template, tmp_path / "demo")
+    ignore = repo / ".gitignore"
+    ignore.write_text(ignore.read_text(encoding="utf-8") + "/data/\n", encoding="utf-8")
+    fx.commit_all(repo)
+    done = fx.dsops(old_template, repo)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "/data/ rewritten to /data/**" in done.stdout
+    (repo / "data" / "raw" / "sensors.csv").write_text("a\n1\n", encoding="utf-8")
+    (repo / "data" / "raw" / "sensors.csv.dvc").write_text("outs: []\n", encoding="utf-8")
+    assert _git(repo, "check-ignore", "-q", "data/raw/sensors.csv.dvc").returncode == 1
+    assert _git(repo, "check-ignore", "-q", "data/raw/sensors.csv").returncode == 0
+    status = _git(repo, "status", "--porcelain", "--untracked-files=all").stdout
+    assert "?? data/raw/sensors.csv.dvc" in status and "sensors.csv\n" not in status

@@ -409,13 +409,16 @@ def _settle_journal(repo: Repo) -> None:
     if head != journal.get("head"):
         shutil.rmtree(repo.journal)  # the result was committed: nothing to undo
         return
-    pending = (
-        repo.git("ls-files", "-u").strip()
-        or repo.git("status", "--porcelain", "--untracked-files=no").strip()
-    )
-    if not pending:
+    unmerged = repo.git("ls-files", "-u").strip()
+    changed = repo.git("status", "--porcelain", "--untracked-files=no").strip()
+    if not unmerged and not changed:
         shutil.rmtree(repo.journal)  # the user reset the result away: nothing to undo
         return
+    if unmerged:
+        raise DsopsError(
+            "the last upgrade left unresolved conflicts: resolve them, `git add` them and "
+            "commit; or run `dsops upgrade --abort` to undo the whole upgrade"
+        )
     raise DsopsError(
         "the last upgrade is not committed yet: review and commit it (resolve its "
         "conflicts first, if any), or run `dsops upgrade --abort` to undo it"

@@ -4,10 +4,11 @@ git cannot re-include a file whose parent directory is excluded: with a team's
 ``/data/`` anywhere in ``.gitignore``, the template's ``!/data/*/*.dvc`` does nothing
 and ``dvc add`` pointer files become git-ignored. After a merge, every path the
 template's own file keeps trackable (a probe made from each of its ``!`` patterns)
-is checked the way git checks it (parent directories first, the last matching
-pattern wins); a user pattern that hides one is rewritten from a directory exclusion
-(``/data/``) to an exclusion of its contents (``/data/**``) placed before the
-template's negations, and the merge says so.
+is checked by git itself (the repository model's ``git check-ignore`` reader, in a
+scratch repository holding the probes as real files and folders); a user pattern
+that hides one is rewritten from a directory exclusion (``/data/``) to an exclusion
+of its contents (``/data/**``) placed before the template's negations, and the merge
+says so.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import re
 import subprocess
 import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable, Iterator
+
+from ..repository.ignore import git_check_ignore
 
 Check = Callable[[str], set[str]]
 
@@ -36,21 +40,13 @@ def checker(paths: list[str]) -> Iterator[Check]:
             else:
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 open(target, "a").close()
-        names = "\n".join(p.rstrip("/") for p in paths) + "\n"
 
         def check(text: str) -> set[str]:
             with open(os.path.join(tmp, ".gitignore"), "w", encoding="utf-8") as fh:
                 fh.write(text)
-            done = subprocess.run(
-                ["git", "-c", "core.excludesFile=", "check-ignore", "--stdin"],
-                cwd=tmp,
-                input=names,
-                capture_output=True,
-                text=True,
-            )
-            if done.returncode > 1:
-                raise RuntimeError(f"git check-ignore failed: {done.stderr.strip()}")
-            found = set(done.stdout.splitlines())
+            found = git_check_ignore(Path(tmp), [p.rstrip("/") for p in paths])
+            if found is None:
+                raise RuntimeError("git check-ignore cannot answer")
             return {p for p in paths if p.rstrip("/") in found}
 
         yield check

@@ -11,6 +11,7 @@ a conflict, resolved to ``side`` (the caller runs each side and line-merges them
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .parsecheck import same_meaning
@@ -62,6 +63,10 @@ def _line_key(line: str) -> Any:
     return ("package", package_name(line))
 
 
+def _multiline(value: str | None) -> bool:
+    return "\n" in (value or "")
+
+
 def _indent(option: Any) -> str:
     for line in str(option).splitlines()[1:]:
         if line.strip():
@@ -88,7 +93,8 @@ def _merge_option(b: list[str] | None, option: Any, t: list[str], state: TreeMer
         return True
     if b is not None and t == b:
         return True
-    if len(o) > 1 or len(t) > 1 or (b is not None and len(b) > 1):
+    if _multiline(option.value) and (len(t) > 1 or (b is not None and len(b) > 1)):
+        # A list on its own lines on both sides (install_requires): merged line by line.
         merged = merge_seq(list(b or []), list(o), t, state, _line_key)
         if merged != o:
             _set(option, merged, multi=True)
@@ -163,7 +169,45 @@ def merge_ini(base: str, ours: str, theirs: str, side: str) -> tuple[str, TreeMe
         previous = name
     if not state.changed:
         return ours, state
-    return str(o_cfg), state
+    return _reindent(str(o_cfg), ours), state
+
+
+_HEADER = re.compile(r"^\s*\[(.+)\]\s*$")
+
+
+def _option_indents(text: str) -> dict[str, str]:
+    """``{section: indentation}`` of sections whose options are indented (DVC writes
+    ``.dvc/config`` so)."""
+    found: dict[str, str] = {}
+    section: str | None = None
+    for line in text.splitlines():
+        header = _HEADER.match(line)
+        if header:
+            section = header.group(1).strip()
+            continue
+        if section is None or section in found or not line.strip():
+            continue
+        if not line.lstrip().startswith(("#", ";")):
+            found[section] = line[: len(line) - len(line.lstrip())]
+    return {k: v for k, v in found.items() if v}
+
+
+def _reindent(text: str, ours: str) -> str:
+    """configupdater writes a changed or added option at column 0: indent it as the
+    user's section indents its options."""
+    indents = _option_indents(ours)
+    if not indents:
+        return text
+    out = []
+    indent = ""
+    for line in text.splitlines(keepends=True):
+        header = _HEADER.match(line)
+        if header:
+            indent = indents.get(header.group(1).strip(), "")
+        elif indent and line.strip() and not line[:1].isspace() and line[:1] not in "#;":
+            line = indent + line
+        out.append(line)
+    return "".join(out)
 
 
 def _data_of(section: Any) -> dict[str, list[str]]:

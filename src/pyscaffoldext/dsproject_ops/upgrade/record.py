@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import configparser
-
 from ..answers import PREFIX, Answers, from_recorded
 from ..errors import DsopsError
 
 
 def ini_sections(text: str) -> dict[str, dict[str, str]]:
-    """setup.cfg's sections as plain text (``%%`` unescaped, as setuptools reads it)."""
-    parser = configparser.RawConfigParser(strict=False)
-    try:
-        parser.read_string(text)
-    except configparser.Error as exc:
-        raise DsopsError(f"setup.cfg cannot be read: {str(exc).splitlines()[0]}") from None
+    """setup.cfg's sections as plain text (``%%`` unescaped, as setuptools reads it),
+    read by the repository model's INI reader (duplicates refused, as setuptools does)."""
+    from ..repository.formats import parse_ini
+
+    parsed = parse_ini(text)
+    if parsed.error is not None:
+        where = f" (line {parsed.error.line})" if parsed.error.line else ""
+        raise DsopsError(f"setup.cfg cannot be read: {parsed.error.message}{where}")
+    sections: dict[str, dict[str, str]] = parsed.data
     return {
-        name: {k: v.replace("%%", "%") for k, v in parser.items(name)} for name in parser.sections()
+        name: {k.lower(): v.replace("%%", "%") for k, v in options.items()}
+        for name, options in sections.items()
     }
 
 

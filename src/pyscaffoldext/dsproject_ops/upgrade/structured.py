@@ -35,7 +35,6 @@ class Item:
     group: bool = False
 
 
-Parser = Callable[[str], list[Item]]
 SubMerge = Callable[[Optional[Item], Item, Item, Labels], tuple[list[str], int]]
 
 
@@ -86,18 +85,6 @@ def leaf_conflict(
     base: Item | None, ours: Item, theirs: Item, labels: Labels
 ) -> tuple[list[str], int]:
     return conflict_block(ours.lines, base.lines if base else [], theirs.lines, labels), 1
-
-
-def line_submerge(
-    base: Item | None, ours: Item, theirs: Item, labels: Labels
-) -> tuple[list[str], int]:
-    done = merge(
-        "".join(base.lines) if base else "", "".join(ours.lines), "".join(theirs.lines), labels
-    )
-    return _lines(done.text), done.conflicts
-
-
-# --- the engine ---------------------------------------------------------------------
 
 
 def _unique(items: list[Item]) -> list[Item]:
@@ -289,6 +276,10 @@ def _tree_merge(
         base_side, _, _ = run("base")
         theirs_side, _, _ = run("theirs")
     except (YamlUnmergeable, IniUnmergeable):
+        return None
+    except Exception:  # noqa: BLE001 - an input the tree engines do not handle
+        # (exotic YAML: merge keys, complex keys; INI the editor cannot place): the
+        # line merge takes over, and its result is parsed like any other.
         return None
     done = merge(base_side, text, theirs_side, labels)
     if not done.conflicts:
