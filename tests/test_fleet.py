@@ -9,7 +9,7 @@ the upgrade tests' 0.0.9 template (tests/test_upgrade_fixtures.py)."""
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,10 @@ from conftest import BIN
 from test_upgrade_fixtures import OldTemplate, commit_all, git, make_old_repo, state
 
 from pyscaffoldext.dsproject_ops.answers import build
+from pyscaffoldext.dsproject_ops.errors import DsopsError
 from pyscaffoldext.dsproject_ops.fleet import report
 from pyscaffoldext.dsproject_ops.fleet.outcome import Result
 from pyscaffoldext.dsproject_ops.fleet.targets import read_list, resolve
-from pyscaffoldext.dsproject_ops.errors import DsopsError
 from pyscaffoldext.dsproject_ops.render import render, template_version
 from pyscaffoldext.dsproject_ops.writer import write_project
 
@@ -31,16 +31,28 @@ NEW = template_version()
 BRANCH = f"dsops/upgrade-{NEW}"
 old_template = fx.old_template
 
-# state -> (copies, expected outcome). 50 repositories (one more below: a git URL).
+# state -> (copies, expected outcome): 20 repositories, one more below by git URL.
+# DSOPS_TEST_FLEET=50 runs the issue's 50 (three fleet runs of 50 upgrades take ~4.5
+# min on 2 shared cores; 20 take under 2).
 FLEET = {
-    "clean": (9, "upgraded"),
-    "merges": (8, "upgraded"),
-    "conflicts": (8, "conflicts"),
-    "dirty": (6, "refused"),
-    "midmerge": (6, "refused"),
-    "foreign": (6, "upgraded"),
-    "current": (6, "up to date"),
+    "clean": (3, "upgraded"),
+    "merges": (3, "upgraded"),
+    "conflicts": (3, "conflicts"),
+    "dirty": (3, "refused"),
+    "midmerge": (2, "refused"),
+    "foreign": (3, "upgraded"),
+    "current": (3, "up to date"),
 }
+if os.environ.get("DSOPS_TEST_FLEET") == "50":
+    FLEET = {
+        "clean": (9, "upgraded"),
+        "merges": (8, "upgraded"),
+        "conflicts": (8, "conflicts"),
+        "dirty": (6, "refused"),
+        "midmerge": (6, "refused"),
+        "foreign": (6, "upgraded"),
+        "current": (6, "up to date"),
+    }
 
 
 def _replace(path: Path, old: str, new: str) -> None:
@@ -177,7 +189,8 @@ def _remote_branches(remote: Path) -> list[str]:
 
 
 def _name(entry: dict[str, Any]) -> str:
-    return Path(entry["path"]).name.removesuffix(".git") if "://" in entry["path"] else entry["name"]
+    name: str = entry["name"]  # a folder's name; a URL's clone folder ("by-url")
+    return name
 
 
 def test_fleet_check_then_upgrade_then_again(fleet: dict[str, Any]) -> None:
@@ -190,9 +203,9 @@ def test_fleet_check_then_upgrade_then_again(fleet: dict[str, Any]) -> None:
     # 1. Pre-screen: the dry run's predictions, nothing written anywhere.
     check = _dsops_fleet(f, "--check", "--report-json", str(f["top"] / "check.json"))
     assert check.returncode == 3, check.stdout + check.stderr  # some refused
-    predicted = {_name(e): e for e in json.loads((f["top"] / "check.json").read_text())[
-        "repositories"
-    ]}
+    predicted = {
+        _name(e): e for e in json.loads((f["top"] / "check.json").read_text())["repositories"]
+    }
     assert set(predicted) == set(expected)
     would = {"upgraded": "would upgrade", "conflicts": "would conflict"}
     assert {n: e["status"] for n, e in predicted.items()} == {
@@ -223,7 +236,10 @@ def test_fleet_check_then_upgrade_then_again(fleet: dict[str, Any]) -> None:
     for n in local:
         assert n in table
     assert f"{len(expected)} repositories: " in table
-    assert f"{counts['refused']} refused" in table and f"{counts['conflicts']} upgraded with conf" in table
+    assert (
+        f"{counts['refused']} refused" in table
+        and f"{counts['conflicts']} upgraded with conf" in table
+    )
     assert "| repository | outcome | from | detail |" in md.read_text(encoding="utf-8")
 
     for n, e in results.items():
@@ -238,9 +254,10 @@ def test_fleet_check_then_upgrade_then_again(fleet: dict[str, Any]) -> None:
             assert f"dsproject_ops_template = {NEW}" in cfg
             assert "Dsops-Fleet: " in git(remote, "log", "-1", "--format=%B", BRANCH)
             # the branch starts at the repository's commit
-            assert git(remote, "rev-parse", f"{BRANCH}^").strip() == git(
-                remote, "rev-parse", "main"
-            ).strip()
+            assert (
+                git(remote, "rev-parse", f"{BRANCH}^").strip()
+                == git(remote, "rev-parse", "main").strip()
+            )
         else:
             assert not e["pushed"] and not e["branch"]
             assert not _remote_branches(remote)
@@ -278,9 +295,7 @@ def test_fleet_check_then_upgrade_then_again(fleet: dict[str, Any]) -> None:
     assert {n: _snapshot(repos / n) for n in local} == before
 
 
-def test_a_crashing_upgrade_is_a_failed_row(
-    old_template: OldTemplate, tmp_path: Path
-) -> None:
+def test_a_crashing_upgrade_is_a_failed_row(old_template: OldTemplate, tmp_path: Path) -> None:
     repo = make_old_repo(old_template, tmp_path / "demo")
     plain = tmp_path / "plain"
     plain.mkdir()

@@ -134,12 +134,10 @@ def run(args: argparse.Namespace, prog: str) -> int:
             results.append(result)
             print(report.progress(len(results), len(targets), result), file=sys.stderr)
     print(report.table(results), end="")
-    for file, text in (
-        (args.report_md, lambda: report.markdown(results, version, args.check)),
-        (args.report_json, lambda: report.as_json(results, version, args.check, branch)),
-    ):
-        if file is not None:
-            _write(file, text())
+    if args.report_md is not None:
+        _write(args.report_md, report.markdown(results, version, args.check))
+    if args.report_json is not None:
+        _write(args.report_json, report.as_json(results, version, args.check, branch))
     statuses = {r.status for r in results}
     if statuses & {REFUSED, FAILED}:
         return SOME_REFUSED

@@ -300,9 +300,7 @@ def _remote_branch(top: Path, remote: str, branch: str) -> str:
 
 def _only_ours(top: Path, head: str, tip: str, name: str) -> None:
     """Refuse to overwrite a branch that holds a commit the fleet did not make."""
-    theirs = git(
-        top, "rev-list", "--invert-grep", f"--grep=^{TRAILER}: ", f"{head}..{tip}"
-    ).split()
+    theirs = git(top, "rev-list", "--invert-grep", f"--grep=^{TRAILER}: ", f"{head}..{tip}").split()
     if theirs:
         raise Refused(
             f"{name} holds {len(theirs)} commit(s) dsops fleet did not make (a person's "
