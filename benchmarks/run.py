@@ -653,7 +653,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--fleet",
         type=int,
-        help="repositories in the fleet case (default 100; --quick: 6)",
+        help="repositories in the fleet case (default 100; --quick: 4)",
     )
     parser.add_argument(
         "--fleet-runs",
@@ -681,7 +681,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.untracked = (
         args.untracked if args.untracked is not None else (1000 if args.quick else 100_000)
     )
-    args.fleet = args.fleet if args.fleet is not None else (6 if args.quick else 100)
+    args.fleet = args.fleet if args.fleet is not None else (4 if args.quick else 100)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     with tempfile.TemporaryDirectory(prefix="dsops-bench-") as tmp:
