@@ -434,9 +434,7 @@ def fleet_names(args: argparse.Namespace) -> tuple[str, str]:
     return a.format(jobs=jobs, n=args.fleet), b.format(n=args.fleet)
 
 
-def fleet_benches(
-    args: argparse.Namespace, work: Path, dsops: Path, python: Path
-) -> list[Bench]:
+def fleet_benches(args: argparse.Namespace, work: Path, dsops: Path, python: Path) -> list[Bench]:
     """``dsops fleet`` over N copies of an older repository against a shell loop of
     ``dsops upgrade`` over N copies. The fleet does more per repository (a worktree,
     a commit on a branch); the loop only stages."""
