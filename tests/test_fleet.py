@@ -344,6 +344,7 @@ def test_usage_errors_are_one_line(tmp_path: Path) -> None:
         ([str(tmp_path), "-j", "0"], "at least 1"),
         ([str(tmp_path), "--to", "9.9.9"], "unknown template version"),
         ([str(tmp_path), "--branch", "bad..name"], "not a valid branch name"),
+        ([str(tmp_path), "--merge-request"], "needs --push"),
     ):
         done = subprocess.run(
             [str(BIN / "dsops"), "fleet", *args], capture_output=True, text=True, timeout=120
@@ -373,3 +374,38 @@ def test_report_escapes_markdown_cells() -> None:
     text = report.markdown([r], NEW, check=False)
     assert "a\\|b" in text and "line one with \\| pipe" in text
     assert json.loads(report.as_json([r], NEW, False, BRANCH))["counts"]["refused"] == 1
+
+
+def test_merge_request_push_options_reach_the_remote(
+    old_template: OldTemplate, tmp_path: Path
+) -> None:
+    """GitLab opens the merge request from push options; a bare remote whose hook
+    records them shows what GitLab would receive (one-line values, the conflicts)."""
+    repo = make_old_repo(old_template, tmp_path / "demo")
+    _replace(repo / "docs/index.md", "Old paragraph.", "My paragraph.")
+    commit_all(repo, "my edit")
+    remote = _bare(tmp_path, "remote")
+    git(remote, "config", "receive.advertisePushOptions", "true")
+    seen = tmp_path / "options.txt"
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\ni=0\nwhile [ $i -lt ${GIT_PUSH_OPTION_COUNT:-0} ]; do\n"
+        f'  eval "echo \\"\\$GIT_PUSH_OPTION_$i\\"" >> {seen}\n  i=$((i+1))\ndone\n',
+        encoding="utf-8",
+    )
+    hook.chmod(0o755)
+    git(repo, "remote", "add", "origin", str(remote))
+    cmd = [str(BIN / "dsops"), "fleet", str(repo), "--push", "--merge-request"]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=old_template.env(), timeout=600)
+    assert done.returncode == 1, done.stdout + done.stderr  # conflicts
+    options = seen.read_text(encoding="utf-8").splitlines()
+    assert options[0] == "merge_request.create"
+    assert options[1] == f"merge_request.title=Draft: Upgrade to dsproject-ops template {NEW}"
+    assert options[2].startswith(f"merge_request.description=Template upgrade {fx.OLD} -> {NEW}")
+    assert "resolve them here: docs/index.md." in options[2]
+    assert _remote_branches(remote) == [BRANCH]
+    # Again: the branch is unchanged, nothing is pushed twice, still one branch.
+    seen.unlink()
+    again = subprocess.run(cmd, capture_output=True, text=True, env=old_template.env(), timeout=600)
+    assert again.returncode == 1 and "(unchanged, pushed)" in again.stdout
+    assert not seen.exists() and _remote_branches(remote) == [BRANCH]

@@ -60,6 +60,11 @@ def parser(prog: str) -> argparse.ArgumentParser:
         help="pre-screen: predict each outcome with `dsops upgrade --dry-run`; write nothing",
     )
     p.add_argument("--push", action="store_true", help="push each upgrade branch to its remote")
+    p.add_argument(
+        "--merge-request",
+        action="store_true",
+        help="with --push: ask GitLab to open a merge request for each branch (push options)",
+    )
     p.add_argument("--remote", default="origin", help="the remote to push to (default origin)")
     p.add_argument(
         "--allow-dirty",
@@ -105,6 +110,8 @@ def target_version(to: str | None) -> str:
 
 
 def run(args: argparse.Namespace, prog: str) -> int:
+    if args.merge_request and not args.push:
+        raise DsopsError("--merge-request needs --push")
     if args.jobs < 1:
         raise DsopsError("-j must be at least 1")
     entries = list(args.repos)
@@ -123,6 +130,7 @@ def run(args: argparse.Namespace, prog: str) -> int:
         check=args.check,
         push=args.push and not args.check,
         allow_dirty=args.allow_dirty,
+        merge_request=args.merge_request,
         remote=args.remote,
         timeout=args.timeout,
     )

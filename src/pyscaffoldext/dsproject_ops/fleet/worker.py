@@ -57,6 +57,7 @@ class Options:
     check: bool = False  # pre-screen: dry run only
     push: bool = False
     allow_dirty: bool = False
+    merge_request: bool = False  # GitLab push options: open (or update) a merge request
     remote: str = "origin"
     timeout: float = 600.0
 
@@ -217,11 +218,13 @@ def _upgrade_in(
         if result.branch_state == "unchanged" and remote_sha == result.commit:
             result.pushed = True
             return
+        options = merge_request_options(result) if opts.merge_request else []
         done = subprocess.run(
             [
                 "git",
                 "push",
                 "-q",
+                *options,
                 f"--force-with-lease={ref}:{remote_sha}",
                 opts.remote,
                 f"{ref}:{ref}",
@@ -238,6 +241,39 @@ def _upgrade_in(
                 f"the branch {opts.branch} is updated locally"
             )
         result.pushed = True
+
+
+def merge_request_options(result: Result) -> list[str]:
+    """GitLab's push options that open a merge request for the pushed branch (or
+    leave the open one, which the push updates). git allows no newline in a push
+    option: the description is one line; the full report is in the commit message."""
+    found = classes(result.report)
+    counts: dict[str, int] = {}
+    for kind in found.values():
+        if kind not in _QUIET:
+            counts[kind] = counts.get(kind, 0) + 1
+    changed = ", ".join(f"{n} {k}" for k, n in counts.items())
+    description = (
+        f"Template upgrade {result.from_version or '(adopted)'} -> {result.to_version} "
+        f"by dsops fleet: {changed or 'no file changes'}."
+    )
+    if result.conflicts:
+        description += (
+            f" Conflicts committed with markers, resolve them here: {', '.join(result.conflicts)}."
+        )
+    title = f"Upgrade to dsproject-ops template {result.to_version}"
+    if result.conflicts:
+        title = f"Draft: {title}"
+    return [
+        "-o",
+        "merge_request.create",
+        "-o",
+        f"merge_request.title={title}",
+        "-o",
+        f"merge_request.description={description}",
+        "-o",
+        "merge_request.remove_source_branch",
+    ]
 
 
 def classes(output: str) -> dict[str, str]:
