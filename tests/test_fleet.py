@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -409,3 +410,55 @@ def test_merge_request_push_options_reach_the_remote(
     again = subprocess.run(cmd, capture_output=True, text=True, env=old_template.env(), timeout=600)
     assert again.returncode == 1 and "(unchanged, pushed)" in again.stdout
     assert not seen.exists() and _remote_branches(remote) == [BRANCH]
+
+
+def test_the_scheduled_gitlab_job_proposes_the_upgrade_once(
+    old_template: OldTemplate, tmp_path: Path
+) -> None:
+    """The generated `template-upgrade` job, run twice by gitlab-ci-local's shell
+    executor as a scheduled pipeline, against a local bare remote: one upgrade branch,
+    pushed, holding the upgrade; the second run leaves it as it was."""
+    gcl = shutil.which("gitlab-ci-local")
+    if gcl is None:
+        pytest.fail(
+            "gitlab-ci-local not found: `npm install --prefix .ci/node gitlab-ci-local@4.73.0`"
+        )
+    repo = make_old_repo(old_template, tmp_path / "demo")
+    remote = _bare(tmp_path, "origin")
+    git(remote, "config", "receive.advertisePushOptions", "true")
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "push", "-q", "origin", "HEAD:refs/heads/main")
+    cmd = [
+        gcl,
+        "--force-shell-executor",
+        "--ignore-predefined-vars",
+        "CI_PIPELINE_SOURCE,CI_COMMIT_BRANCH,CI_DEFAULT_BRANCH",
+        "--variable",
+        "CI_PIPELINE_SOURCE=schedule",
+        "--variable",
+        "CI_DEFAULT_BRANCH=main",
+        "--variable",
+        "DSOPS_TEMPLATE_UPGRADE=1",
+        "--variable",
+        f"DSOPS_UPGRADE_REMOTE={remote}",
+        # dsops is installed here already (the job's own install needs the index)
+        "--variable",
+        "DSOPS_INSTALL=dsops --version",
+        "--variable",
+        f"DSOPS_TEMPLATE_HISTORY={old_template.history}",
+        "template-upgrade",
+    ]
+    tips = []
+    for _ in range(2):
+        done = subprocess.run(
+            cmd, cwd=repo, capture_output=True, text=True, env=old_template.env(), timeout=900
+        )
+        out = done.stdout + done.stderr
+        assert done.returncode == 0 and "PASS  template-upgrade" in out, out[-6000:]
+        assert _remote_branches(remote) == [BRANCH]
+        tips.append(git(remote, "rev-parse", BRANCH))
+    assert tips[0] == tips[1]  # the second run found its branch unchanged
+    assert "(unchanged, pushed)" in out
+    assert f"dsproject_ops_template = {NEW}" in git(remote, "show", f"{BRANCH}:setup.cfg")
+    assert git(remote, "rev-parse", f"{BRANCH}^") == git(remote, "rev-parse", "main")
+    assert git(repo, "branch", "--show-current").strip() == "main"
