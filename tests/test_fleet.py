@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import test_upgrade_fixtures as fx
+import yaml
 from conftest import BIN
 from test_upgrade_fixtures import OldTemplate, commit_all, git, make_old_repo, state
 
@@ -396,9 +397,20 @@ def test_merge_request_push_options_reach_the_remote(
     )
     hook.chmod(0o755)
     git(repo, "remote", "add", "origin", str(remote))
+    js = tmp_path / "fleet.json"
     cmd = [str(BIN / "dsops"), "fleet", str(repo), "--push", "--merge-request"]
+    cmd += ["--report-json", str(js)]
     done = subprocess.run(cmd, capture_output=True, text=True, env=old_template.env(), timeout=600)
     assert done.returncode == 1, done.stdout + done.stderr  # conflicts
+    # The generated GitHub workflow's pull request description, from this report.
+    workflow = yaml.safe_load((repo / ".github/workflows/template-upgrade.yml").read_text())
+    program = workflow["jobs"]["propose"]["steps"][-1]["env"]["DESCRIPTION"]
+    jq = shutil.which("jq")
+    assert jq, "jq not found: apt-get install jq (GitHub's runners have it)"
+    body = subprocess.run([jq, "-r", program, str(js)], capture_output=True, text=True).stdout
+    assert body.startswith(f"Template upgrade {fx.OLD} -> {NEW} by dsops fleet.")
+    assert "resolve them in this branch.\n- docs/index.md\n" in body
+    assert "conflict        docs/index.md" in body and body.rstrip().endswith("~~~")
     options = seen.read_text(encoding="utf-8").splitlines()
     assert options[0] == "merge_request.create"
     assert options[1] == f"merge_request.title=Draft: Upgrade to dsproject-ops template {NEW}"
