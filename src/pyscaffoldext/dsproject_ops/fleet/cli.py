@@ -17,7 +17,7 @@ from typing import Sequence
 from ..errors import DsopsError
 from . import report
 from .outcome import CONFLICTS, FAILED, REFUSED, WOULD_CONFLICT, Result
-from .targets import read_list, resolve
+from .targets import Target, read_list, resolve
 from .worker import Options, process
 
 DONE, SOME_CONFLICTS, USAGE, SOME_REFUSED = 0, 1, 2, 3
@@ -134,13 +134,7 @@ def run(args: argparse.Namespace, prog: str) -> int:
         remote=args.remote,
         timeout=args.timeout,
     )
-    results: list[Result] = []
-    with ThreadPoolExecutor(max_workers=min(args.jobs, len(targets))) as pool:
-        futures = [pool.submit(process, t, opts) for t in targets]
-        for future in as_completed(futures):
-            result = future.result()
-            results.append(result)
-            print(report.progress(len(results), len(targets), result), file=sys.stderr)
+    results = run_all(targets, opts, args.jobs)
     print(report.table(results), end="")
     if args.report_md is not None:
         _write(args.report_md, report.markdown(results, version, args.check))
@@ -152,6 +146,42 @@ def run(args: argparse.Namespace, prog: str) -> int:
     if statuses & {CONFLICTS, WOULD_CONFLICT}:
         return SOME_CONFLICTS
     return DONE
+
+
+def run_all(targets: list[Target], opts: Options, jobs: int) -> list[Result]:
+    """Each repository in a worker thread (the work is in its subprocesses); one line
+    per finished repository on stderr, under a live bar when stderr is a terminal."""
+    results: list[Result] = []
+    bar = None
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        bar = Progress(
+            TextColumn("dsops fleet"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+    with ThreadPoolExecutor(max_workers=min(jobs, len(targets))) as pool:
+        futures = [pool.submit(process, t, opts) for t in targets]
+        if bar is None:
+            for future in as_completed(futures):
+                results.append(future.result())
+                print(report.progress(len(results), len(targets), results[-1]), file=sys.stderr)
+            return results
+        with bar:
+            task = bar.add_task("upgrade", total=len(targets))
+            for future in as_completed(futures):
+                results.append(future.result())
+                bar.console.print(
+                    report.progress(len(results), len(targets), results[-1]),
+                    markup=False,
+                    highlight=False,
+                )
+                bar.advance(task)
+    return results
 
 
 def _valid_branch(name: str) -> bool:
