@@ -221,6 +221,20 @@ def copy_of(source: Path, work: Path, label: str) -> Callable[[int], Path]:
     return prepare
 
 
+def copies_of(source: Path, work: Path, label: str, count: int) -> Callable[[int], Path]:
+    """A folder holding ``count`` copies of ``source`` (a fleet), made afresh each run."""
+
+    def prepare(run: int) -> Path:
+        folder = work / "runs" / f"{label}-{run}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for index in range(count):
+            shutil.copytree(source, folder / f"{source.name}-{index:03d}", symlinks=True)
+        return folder
+
+    return prepare
+
+
 def fixed(folder: Path) -> Callable[[int], Path]:
     return lambda run: folder
 
@@ -380,6 +394,7 @@ def build_benches(
     else:
         benches += [Bench(name, [], fixed(base), problem="missing") for name in upgrade_names]
 
+    benches += fleet_benches(args, work, dsops, python)
     benches.append(Bench("dsops --help", [str(dsops), "--help"], fixed(work)))
     if exists(dsops, "learn"):
         # Where the learner stands: the catalogue and the progress file, nothing heavier.
@@ -526,6 +541,59 @@ def service_report(
     return lines
 
 
+FLEET_NAMES = (
+    "dsops fleet -j {jobs} (fleet of {n} repositories, template change)",
+    "dsops upgrade one after another (fleet of {n} repositories, template change)",
+)
+
+
+def fleet_names(args: argparse.Namespace) -> tuple[str, str]:
+    jobs = min(4, os.cpu_count() or 1)
+    a, b = FLEET_NAMES
+    return a.format(jobs=jobs, n=args.fleet), b.format(n=args.fleet)
+
+
+def fleet_benches(args: argparse.Namespace, work: Path, dsops: Path, python: Path) -> list[Bench]:
+    """``dsops fleet`` over N copies of an older repository against a shell loop of
+    ``dsops upgrade`` over N copies. The fleet does more per repository (a worktree,
+    a commit on a branch); the loop only stages."""
+    names = fleet_names(args)
+    if not exists(dsops, "fleet") or not exists(dsops, "upgrade"):
+        return [Bench(name, [], fixed(work), problem="missing") for name in names]
+    history = work / "history"
+    if not history.is_dir() and (
+        (work / "old-template").exists() or older_template(work, python) is None
+    ):
+        return [Bench(n, [], fixed(work), problem="no template history") for n in names]
+    old = work / "old" / "demo"
+    if not old.is_dir():
+        old = generate_old(work, python)
+    env = {"DSOPS_TEMPLATE_HISTORY": str(history)}
+    loop = f'for r in */; do "{dsops}" upgrade "$r" >/dev/null || exit 1; done'
+    return [
+        Bench(
+            names[0],
+            [str(dsops), "fleet", "-j", str(min(4, os.cpu_count() or 1)), "*"],
+            copies_of(old, work, "fleet", args.fleet),
+            env=env,
+            max_runs=args.fleet_runs,
+        ),
+        Bench(
+            names[1],
+            ["sh", "-c", loop],
+            copies_of(old, work, "fleet-loop", args.fleet),
+            env=env,
+            max_runs=args.fleet_runs,
+        ),
+    ]
+
+
+def _fleet_ratio(benches: dict[str, Bench]) -> float | None:
+    fleet = next((n for n in benches if n.startswith("dsops fleet")), "")
+    loop = next((n for n in benches if n.startswith("dsops upgrade one after")), "")
+    return ratio(benches, fleet, loop)
+
+
 def run_all(benches: list[Bench], runs: int) -> None:
     active = [b for b in benches if not b.problem]
     for run in range(-1, runs):  # run -1: the unmeasured warm-up
@@ -579,6 +647,12 @@ GOALS = [
         "`dsops upgrade` flat with untracked data (ratio to the plain no-op ≤ 1.2×)",
         lambda b: _untracked_ratio(b),
         1.2,
+        "×",
+    ),
+    Goal(
+        "`dsops fleet` ≤ 0.6× `dsops upgrade` one repository after another (wall)",
+        lambda b: _fleet_ratio(b),
+        0.6,
         "×",
     ),
     Goal("`dsops --help` ≤ 0.15 s", lambda b: _wall(b, "dsops --help"), 0.15, "s"),
@@ -668,6 +742,8 @@ def report(
         ("putup --dsproject x (peer)", "putup x (plain PyScaffold)"),
     ):
         lines.append(f"- {top} / {bottom}: {fmt(ratio(named, top, bottom), '×')}")
+    fleet, loop = fleet_names(args)
+    lines.append(f"- {fleet} / {loop}: {fmt(_fleet_ratio(named), '×')}")
     lines += ["", "## Goals", "", "| goal | measured | met |", "|---|---:|:---:|"]
     for goal in GOALS:
         value = goal.measured(named)
@@ -696,6 +772,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--untracked",
         type=int,
         help="untracked files under data/ for the upgrade case (default 100,000)",
+    )
+    parser.add_argument(
+        "--fleet",
+        type=int,
+        help="repositories in the fleet case (default 100; --quick: 4)",
+    )
+    parser.add_argument(
+        "--fleet-runs",
+        type=int,
+        default=1,
+        help="measured runs of the (minutes long) fleet case (default 1)",
     )
     parser.add_argument(
         "--only",
@@ -729,6 +816,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.untracked = (
         args.untracked if args.untracked is not None else (1000 if args.quick else 100_000)
     )
+    args.fleet = args.fleet if args.fleet is not None else (4 if args.quick else 100)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     with tempfile.TemporaryDirectory(prefix="dsops-bench-") as tmp:

@@ -43,7 +43,7 @@ JOBS = {
     "deploy-staging": "deploy",
     "deploy-production": "deploy",
 }
-WORKFLOWS = {"ci.yml", "train-deliver.yml"}
+WORKFLOWS = {"ci.yml", "train-deliver.yml", "template-upgrade.yml"}
 
 
 def gitlab_ci_local() -> Path:

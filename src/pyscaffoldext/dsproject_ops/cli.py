@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         ".onboarding.learn.cli",
         "a checked course on the daily workflow (--sandbox: practise)",
     ),
+    "fleet": (".fleet.cli", "upgrade many repositories at once, each on its own branch"),
     "upgrade": (".upgrade.cli", "merge the current template into a repository"),
     "validate": (".validate.cli", "check a repository against the template"),
 }

@@ -1,0 +1,1 @@
+"""``dsops fleet``: upgrade many repositories at once, each on its own branch."""
