@@ -232,7 +232,7 @@ def _lesson_data(lesson: str, probe: Any, language: str) -> dict[str, Any]:
 
 def _lesson_text(lesson: str, probe: Any, language: str) -> str:
     from .lessons import message, ui
-    from .text import wrap
+    from .text import WIDTH, cells, wrap
 
     data = _lesson_data(lesson, probe, language)
     lines = wrap(ui("lesson", language, number=data["number"], title=data["title"]))
@@ -242,10 +242,12 @@ def _lesson_text(lesson: str, probe: Any, language: str) -> str:
     for job in data.get("jobs", []):
         if job is data["jobs"][0]:
             lines.append("  " + message("ci.jobs", language, {}))
-        runs = "; ".join(job["runs"]) or "-"
-        lines.extend(
-            wrap(f"{job['name']} ({job['stage']}): {runs}", indent="        ", first="    - ")
-        )
+        # One line a job: its first command, cut to fit (the file has the whole script;
+        # a long quoted word would not wrap inside 80 columns).
+        line = f"    - {job['name']} ({job['stage']}): {(job['runs'] or ['-'])[0]}"
+        while cells(line) > WIDTH:
+            line = line[:-2] + "…"
+        lines.append(line)
     lines.extend(wrap(ui("check_command", language, lesson=lesson), indent="  ", first="  "))
     return "\n".join(lines) + "\n"
 
