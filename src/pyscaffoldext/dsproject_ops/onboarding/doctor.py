@@ -277,14 +277,8 @@ def _has_conda(environ: Env) -> bool:
 
 
 def _testing_extra(facts: Facts) -> bool:
-    import configparser
-
-    parser = configparser.RawConfigParser()
-    try:
-        parser.read(facts.root / "setup.cfg", encoding="utf-8")
-    except configparser.Error:
-        return False
-    return parser.has_option("options.extras_require", "testing")
+    repo = facts.repository or Repository(facts.root)  # the one reader of setup.cfg
+    return "testing" in repo.setup_cfg.get("options.extras_require", {})
 
 
 def install_route(facts: Facts, environ: Env) -> str:
