@@ -10,9 +10,9 @@ from pathlib import Path
 from conftest import BIN, putup, run
 
 from pyscaffoldext.dsproject_ops.answers import build
-from pyscaffoldext.dsproject_ops.onboarding.next_steps import steps, text
+from pyscaffoldext.dsproject_ops.onboarding.next_steps import has_conda, steps, text
 
-OUTSIDE = {"cd", "conda", "git"}  # needed before the environment exists
+OUTSIDE = {"cd", "conda", "git", "."}  # needed before the environment exists
 
 
 def numbered(output: str) -> list[tuple[str, str]]:
@@ -26,7 +26,9 @@ def test_putup_prints_next_steps_instead_of_done(tmp_path: Path) -> None:
     listed = numbered(done.stdout)
     assert 3 <= len(listed) <= 6, done.stdout
     commands = [c for _, c in listed]
-    assert commands[0].startswith("cd demo && conda env create -f environment.yml")
+    # The environment by the route this machine has: conda's, else the README's pip route.
+    first = "cd demo && conda env create" if has_conda() else "cd demo && python -m venv .venv"
+    assert commands[0].startswith(first), commands
     assert "dvc repro" in commands and "pre-commit install" in commands
     assert any(c.startswith("git remote add origin") for c in commands)
     assert "dsops tour" in done.stdout and "dsops doctor" in done.stdout
@@ -65,3 +67,17 @@ def test_next_steps_never_show_a_password() -> None:
     answers = build("demo", dvc_remote="ssh://alice:s3cret@nas/srv/dvc")
     text = " ".join(c + w for c, w in steps(answers, "demo"))
     assert "s3cret" not in text and "ssh://alice@nas/srv/dvc" in text
+
+
+def test_the_environment_step_follows_the_machine() -> None:
+    """conda only where conda is; the pip route carries the remote's DVC plugin extra,
+    exactly as the generated README's pip route does."""
+    answers = build("demo", dvc_remote="s3://bucket/dvc")
+    with_conda = steps(answers, "demo", conda=True)[0][0]
+    without = steps(answers, "demo", conda=False)[0][0]
+    assert with_conda.startswith("cd demo && conda env create -f environment.yml")
+    assert without.endswith('pip install -e ".[testing,s3]"'), without
+    from pyscaffoldext.dsproject_ops.render import render
+
+    assert 'pip install -e ".[testing,s3]"' in render(answers)["README.md"]
+    assert steps(build("demo"), "demo", conda=False)[0][0].endswith('pip install -e ".[testing]"')

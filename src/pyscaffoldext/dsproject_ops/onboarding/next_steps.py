@@ -3,20 +3,40 @@
 from __future__ import annotations
 
 import shlex
+import shutil
 from typing import Any
 
 from ..answers import Answers
 
 
-def steps(answers: Answers, target: str) -> list[tuple[str, str]]:
-    """3 to 6 ``(command, why)`` pairs, in the order a newcomer types them."""
-    name = answers.project_name
-    found = [
-        (
+def has_conda() -> bool:
+    return any(shutil.which(tool) for tool in ("conda", "mamba", "micromamba"))
+
+
+def install_step(answers: Answers, target: str, conda: bool) -> tuple[str, str]:
+    """The environment: conda's where conda is, else the README's pip route."""
+    if conda:
+        return (
             f"cd {shlex.quote(target)} && conda env create -f environment.yml "
-            f"&& conda activate {name}",
+            f"&& conda activate {answers.project_name}",
             "the pinned environment, with this package installed",
-        ),
+        )
+    from ..render import context
+
+    # The remote's DVC plugin extra, by the template's own rule (cookiecutter.json).
+    extra = context(answers)["cookiecutter"].get("__dvc_extra", "")
+    extras = "testing" + (f",{extra}" if extra else "")
+    return (
+        f"cd {shlex.quote(target)} && python -m venv .venv && . .venv/bin/activate "
+        f'&& pip install -e ".[{extras}]"',
+        "the pinned packages in a virtual environment (no conda on this machine)",
+    )
+
+
+def steps(answers: Answers, target: str, conda: bool | None = None) -> list[tuple[str, str]]:
+    """3 to 6 ``(command, why)`` pairs, in the order a newcomer types them."""
+    found = [
+        install_step(answers, target, has_conda() if conda is None else conda),
         ("pre-commit install", "style and static checks on every commit"),
     ]
     if answers.example:
