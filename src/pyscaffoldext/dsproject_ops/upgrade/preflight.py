@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 
 from ..errors import DsopsError
 from ..paths import project_template
-from . import GIT
 
 # git's marks of an operation in progress (in the git folder), and how to finish it.
 IN_PROGRESS = (
@@ -39,30 +37,16 @@ ROOT_MARKERS = ("setup.cfg", "pyproject.toml", "setup.py")
 
 def check(path: Path, writing: bool = True) -> None:
     """Every check, in order; ``writing=False`` (a dry run) skips the write checks."""
-    top, git_dir = _git_dirs(path)
-    check_root(path, top)
+    from .apply import open_repo  # the one place that asks git where the repository is
+
+    repo = open_repo(path)
+    git_dir = repo.git_dir
+    check_root(path, repo.top)
     check_moment(git_dir)
     if writing:
         folders = template_folders(path.resolve())
         check_symlinks(path.resolve(), folders)
         check_writable([git_dir, path.resolve(), *folders])
-
-
-def _git_dirs(path: Path) -> tuple[Path, Path]:
-    if not path.is_dir():
-        raise DsopsError(f"{path} is not a folder")
-    done = subprocess.run(
-        [*GIT, "rev-parse", "--show-toplevel", "--absolute-git-dir"],
-        cwd=path,
-        capture_output=True,
-        text=True,
-    )
-    lines = done.stdout.splitlines()
-    if done.returncode != 0 or len(lines) != 2:
-        raise DsopsError(
-            f"{path} is not a git repository: dsops upgrade merges and undoes with git"
-        )
-    return Path(lines[0]), Path(lines[1])
 
 
 def check_root(path: Path, top: Path) -> None:
