@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .context import Context, Parsed
 from .registry import Check, Issue, ToolMissing
@@ -23,6 +23,8 @@ MAX_FINDINGS = 20  # per file: the first ones locate the problem; the rest is no
 COMPOSE = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
 
+# Part of each cached result's name: bump it when what is cached changes meaning.
+FORMAT = 2
 _VENDOR: list[str] = []
 
 
@@ -42,7 +44,7 @@ def _cache_file(schema: str, digest: str, raw: bytes) -> str:
     import zlib  # hashlib would load OpenSSL: too slow for a per-commit hook
 
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    key = f"{schema}-{digest[:16]}-{len(raw)}-{zlib.crc32(raw):08x}-{zlib.adler32(raw):08x}"
+    key = f"{schema}-{FORMAT}-{digest[:16]}-{len(raw)}-{zlib.crc32(raw):08x}-{zlib.adler32(raw):08x}"
     return os.path.join(base, "dsproject-ops", "schemas", f"{key}.json")
 
 
@@ -55,14 +57,23 @@ def errors(schema: str, text: str, data: Any) -> list[tuple[str, list[Any]]]:
             digest = f.read().strip()
     except OSError:
         digest = ""
-    cache = _cache_file(schema, digest, text.encode("utf-8")) if digest else ""
+    path = os.path.join(folder, f"{schema}.json")
+    return cached(schema, digest, text, lambda: _validate(path, data))
+
+
+def cached(
+    name: str, digest: str, text: str, compute: Callable[[], list[tuple[str, list[Any]]]]
+) -> list[tuple[str, list[Any]]]:
+    """``compute()``'s result for ``text`` against the schema ``name`` at ``digest``,
+    remembered in the cache (no digest: computed every time)."""
+    cache = _cache_file(name, digest, text.encode("utf-8")) if digest else ""
     if cache:
         try:
             with open(cache, encoding="utf-8") as stream:
                 return [(str(m), list(p)) for m, p in json.load(stream)]
         except (OSError, ValueError, TypeError):
             pass
-    found = _validate(os.path.join(folder, f"{schema}.json"), data)
+    found = compute()
     if cache:
         try:
             os.makedirs(os.path.dirname(cache), exist_ok=True)
@@ -75,7 +86,7 @@ def errors(schema: str, text: str, data: Any) -> list[tuple[str, list[Any]]]:
     return found
 
 
-def _validate(path: str, data: Any) -> list[tuple[str, list[Any]]]:
+def _validate(path: str, data: Any, registry: Any = None) -> list[tuple[str, list[Any]]]:
     import importlib
 
     # untyped: imported by name, so the type checker needs no stubs
@@ -83,7 +94,8 @@ def _validate(path: str, data: Any) -> list[tuple[str, list[Any]]]:
     best_match = importlib.import_module("jsonschema.exceptions").best_match
     with open(path, encoding="utf-8") as stream:
         schema = json.load(stream)
-    validator = jsonschema.validators.validator_for(schema)(schema)
+    cls = jsonschema.validators.validator_for(schema)
+    validator = cls(schema) if registry is None else cls(schema, registry=registry(schema))
     found: list[tuple[str, list[Any]]] = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
         # anyOf/oneOf: the branch that came closest says what is wrong; when none did
@@ -92,10 +104,28 @@ def _validate(path: str, data: Any) -> list[tuple[str, list[Any]]]:
         while best.context:
             best = max(best.context, key=lambda e: len(e.absolute_path))
         message = best.message if len(best.message) <= 240 else best.message[:237] + "..."
-        found.append((message, list(best.absolute_path)))
+        path = list(best.absolute_path)
+        if best.validator == "additionalProperties" and isinstance(best.instance, dict):
+            # one unexpected key: its own line, not its parent's
+            allowed = set(best.schema.get("properties") or ())
+            extra = [k for k in best.instance if k not in allowed]
+            if len(extra) == 1 and not best.schema.get("patternProperties"):
+                path.append(extra[0])
+        found.append((message, path))
         if len(found) == MAX_FINDINGS:
             break
-    return found
+    return _without_echoes(found)
+
+
+def _without_echoes(found: list[tuple[str, list[Any]]]) -> list[tuple[str, list[Any]]]:
+    """Drops ``unevaluatedProperties`` errors above another error: a property that
+    failed its own schema counts as unevaluated too, so its parent repeats it."""
+    return [
+        (message, path)
+        for message, path in found
+        if not message.startswith("Unevaluated properties")
+        or not any(p[: len(path)] == path and len(p) > len(path) for _, p in found)
+    ]
 
 
 def _where(path: list[Any]) -> str:
@@ -173,8 +203,6 @@ class GitHubWorkflowSchema(_Workflow):
     def files(self, ctx: Context) -> list[str]:
         return ctx.workflows()
 
-    def key(self, part: Any) -> Any:
-        return True if part == "on" else part
 
 
 class DependabotSchema(_Schema):
@@ -216,3 +244,150 @@ class ActionSchema(_Schema):
             if r.rsplit("/", 1)[-1] in ("action.yml", "action.yaml")
             and (r.count("/") == 0 or r.startswith(".github/actions/"))
         ]
+
+
+# -- Kubernetes -------------------------------------------------------------------------
+_K8S: list[tuple[str, str]] = []
+
+
+def kubernetes_folder() -> tuple[str, str]:
+    """(folder of the strict schemas of the newest Kubernetes that kubernetes-validate
+    ships, a digest naming it): found, not imported."""
+    if not _K8S:
+        import re
+        from importlib.util import find_spec
+
+        spec = find_spec("kubernetes_validate")
+        if spec is None or spec.origin is None:
+            raise ToolMissing("kubernetes-validate")
+        base = os.path.join(os.path.dirname(spec.origin), "kubernetes-json-schema")
+        versions = []
+        for name in os.listdir(base):
+            found = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)-local-strict", name)
+            if found:
+                versions.append((tuple(int(x) for x in found.groups()), name))
+        if not versions:
+            raise ToolMissing("kubernetes-validate")
+        name = max(versions)[1]
+        try:
+            with open(os.path.join(os.path.dirname(spec.origin), "version.py")) as stream:
+                release = stream.read().split("=")[-1].strip().strip("'\"")
+        except OSError:
+            release = "unknown"
+        _K8S.append((os.path.join(base, name), f"{release}-{name}"))
+    return _K8S[0]
+
+
+def _k8s_registry(folder: str) -> Callable[[Any], Any]:
+    def build(schema: Any) -> Any:
+        import importlib
+
+        referencing: Any = importlib.import_module("referencing")
+        with open(os.path.join(folder, "_definitions.json"), encoding="utf-8") as stream:
+            definitions = json.load(stream)
+        return referencing.Registry().with_resources(
+            [
+                ("/api/_definitions.json", referencing.Resource.from_contents(definitions)),
+            ]
+        )
+
+    return build
+
+
+def _patches(ctx: Context) -> set[str]:
+    """Files the kustomizations under k8s/ use as patches (partial objects)."""
+    found: set[str] = set()
+    for rel in ctx.files:
+        if not rel.startswith("k8s/") or rel.rsplit("/", 1)[-1] not in (
+            "kustomization.yaml",
+            "kustomization.yml",
+        ):
+            continue
+        data = ctx.data(rel)
+        if not isinstance(data, dict):
+            continue
+        folder = rel.rsplit("/", 1)[0]
+        listed: list[Any] = list(data.get("patchesStrategicMerge") or [])
+        listed += [p.get("path") for p in data.get("patches") or [] if isinstance(p, dict)]
+        listed += list(data.get("patchesJson6902") or [])
+        for item in listed:
+            if isinstance(item, dict):
+                item = item.get("path")
+            if isinstance(item, str):
+                found.add(os.path.normpath(f"{folder}/{item}"))
+    return found
+
+
+class KubernetesSchema(Check):
+    """Every Kubernetes object under ``k8s/`` (not the kustomizations, not their
+    patches) is valid per the Kubernetes OpenAPI schema that ``kubernetes-validate``
+    ships, strict flavour, for the newest Kubernetes it knows: field names (``limit``
+    for ``limits``), types (``replicas: "2"``), required fields; and its
+    ``apiVersion`` still serves its kind (``autoscaling/v2beta2`` was removed in
+    1.26). Objects of other groups (custom resources) are left alone. Offline; each
+    file's result is cached like the other schemas'."""
+
+    code = "SCH006"
+    family = "schemas"
+    summary = "Kubernetes manifests are valid per Kubernetes' JSON schemas"
+
+    def manifests(self, ctx: Context) -> list[tuple[str, dict[str, Any]]]:
+        patches = _patches(ctx) if any(r.startswith("k8s/") for r in ctx.files) else set()
+        found = []
+        for rel in ctx.files:
+            if not rel.startswith("k8s/") or not rel.endswith((".yaml", ".yml")):
+                continue
+            if rel in patches:
+                continue
+            data = ctx.data(rel)
+            if (
+                isinstance(data, dict)
+                and isinstance(data.get("kind"), str)
+                and isinstance(data.get("apiVersion"), str)
+                and not data["apiVersion"].startswith("kustomize.config.k8s.io/")
+            ):
+                found.append((rel, data))
+        return found
+
+    def applies(self, ctx: Context) -> bool:
+        return bool(self.manifests(ctx))
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        import re
+
+        folder, digest = kubernetes_folder()
+        version = re.sub(r"^v(\d+\.\d+).*", r"\1", os.path.basename(folder))
+        for rel, data in self.manifests(ctx):
+            parsed = ctx.yaml(rel)
+            if parsed is None or not parsed.ok:
+                continue
+            api, kind = data["apiVersion"], data["kind"]
+            group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api) if "/" in api else api
+            schema = os.path.join(folder, f"{kind.lower()}-{group}.json")
+            if not os.path.isfile(schema):
+                served = sorted(
+                    n[len(kind) + 1 : -5]
+                    for n in os.listdir(folder)
+                    if n.startswith(f"{kind.lower()}-") and n.count("-") == 2
+                )
+                if served:  # a kind Kubernetes knows, under an apiVersion it does not serve
+                    yield Issue(
+                        f"apiVersion {api} does not serve {kind} in Kubernetes {version} "
+                        f"(served: {', '.join(s.replace('-', '/').replace('core/', '') for s in served)})",
+                        rel,
+                        parsed.line("apiVersion") or 1,
+                    )
+                continue
+            text = ctx.text(rel) or ""
+            found = cached(
+                f"k8s-{kind.lower()}-{group}",
+                digest,
+                text,
+                lambda: _validate(schema, data, _k8s_registry(folder)),
+            )
+            for message, path in found:
+                yield Issue(
+                    f"{_where(path)}: {message} (Kubernetes {version} schema)",
+                    rel,
+                    parsed.line(*path) or 1,
+                )
