@@ -130,6 +130,10 @@ def b_syn004(r: Path) -> Where:
     return "configs/settings.json", 1
 
 
+def b_syn006(r: Path) -> Where:
+    return "src/demo/data.py", append(r, "src/demo/data.py", "return 1\n")
+
+
 def b_syn005(r: Path) -> Where:
     (r / "notebooks" / "template.ipynb").write_text('{"metadata": {}}\n', encoding="utf-8")
     return "notebooks/template.ipynb", 1
@@ -216,6 +220,10 @@ def b_dvc007(r: Path) -> Where:
     return "dvc.yaml", max(i for i in range(1, changed + 1) if "cmd:" in lines[i - 1])
 
 
+def b_dvc008(r: Path) -> Where:
+    return "dvc.yaml", insert(r, "dvc.yaml", "- reports/model_quality.md", "    - reports/metrics.json")
+
+
 def b_dvc005(r: Path) -> Where:
     delete_line(r, ".dvc/config", "    remote = default")
     return ".dvc/config", 1
@@ -272,6 +280,11 @@ def b_sch004(r: Path) -> Where:
 def b_sch005(r: Path) -> Where:
     git_add(r, "action.yml", b"name: build\ndescription: builds\nruns:\n  using: node8\n")
     return "action.yml", 4
+
+
+def b_sch006(r: Path) -> Where:
+    rel = "k8s/base/deployment.yaml"
+    return rel, replace(r, rel, "  replicas:", "  replicas: two")
 
 
 def b_ci006(r: Path) -> Where:
@@ -339,6 +352,11 @@ def b_git001(r: Path) -> Where:
     return "models/model.pkl", None
 
 
+def b_git003(r: Path) -> Where:
+    delete_line(r, ".gitignore", "/mlflow.db")
+    return ".gitignore", 1
+
+
 def b_git002(r: Path) -> Where:
     git_add(r, "references/big.bin", b"\0" * 600 * 1024)
     return "references/big.bin", None
@@ -371,6 +389,10 @@ def b_doc001(r: Path) -> Where:
 
 def b_doc002(r: Path) -> Where:
     return "README.md", append(r, "README.md", "See [the guide](docs/missing.md).\n")
+
+
+def b_doc003(r: Path) -> Where:
+    return "mkdocs.yml", insert(r, "mkdocs.yml", "  - Home: index.md", "  - FAQ: faq.md")
 
 
 def b_ext001(r: Path) -> Where:
@@ -410,6 +432,7 @@ TABLE = [
     ("SYN003", b_syn003),
     ("SYN004", b_syn004),
     ("SYN005", b_syn005),
+    ("SYN006", b_syn006),
     ("PC001", b_pc001),
     ("PC002", b_pc002),
     ("PC003", b_pc003),
@@ -425,6 +448,7 @@ TABLE = [
     ("DVC005", b_dvc005),
     ("DVC006", b_dvc006),
     ("DVC007", b_dvc007),
+    ("DVC008", b_dvc008),
     ("CI001", b_ci001),
     ("CI002", b_ci002),
     ("CI003", b_ci003),
@@ -437,6 +461,7 @@ TABLE = [
     ("SCH003", b_sch003),
     ("SCH004", b_sch004),
     ("SCH005", b_sch005),
+    ("SCH006", b_sch006),
     ("DKR001", b_dkr001),
     ("DKR002", b_dkr002),
     ("DKR003", b_dkr003),
@@ -450,12 +475,14 @@ TABLE = [
     ("DKR008", b_dkr008),
     ("GIT001", b_git001),
     ("GIT002", b_git002),
+    ("GIT003", b_git003),
     ("SEC001", b_sec001),
     ("SEC002", b_sec002),
     ("SEC003", b_sec003),
     ("SEC004", b_sec004),
     ("DOC001", b_doc001),
     ("DOC002", b_doc002),
+    ("DOC003", b_doc003),
     ("EXT001", b_ext001),
     ("EXT002", b_ext002),
     ("EXT003", b_ext003),

@@ -10,7 +10,7 @@ the expected file and line, and nothing else.
 A row: ``id``, ``file`` (the one file changed), ``source`` (where the mistake was
 seen), one edit, and ``expect``: ``code``, ``file`` (default: the changed file) and
 the line: ``at`` (the first line containing this text after the edit; ``at_last``
-the last one), ``line`` (a number) or neither (the finding names the file, no line).
+the last one; plus ``offset`` lines), ``line`` (a number) or neither (the finding names the file, no line).
 Edits: ``replace: [old, new]`` (the first occurrence), ``insert_after`` /
 ``insert_before: [line containing, text]``, ``append: text``, ``delete: line
 containing``, ``write: text`` (a new file).
@@ -78,7 +78,7 @@ def expected_line(repo: Path, rel: str, expect: dict[str, Any]) -> int | None:
     lines = (repo / rel).read_text(encoding="utf-8").split("\n")
     hits = [i for i, line in enumerate(lines, 1) if needle in line]
     assert hits, f"{needle!r} not in {rel} after the edit"
-    return hits[-1] if "at_last" in expect else hits[0]
+    return (hits[-1] if "at_last" in expect else hits[0]) + int(expect.get("offset", 0))
 
 
 def test_the_corpus_is_well_formed_and_wide() -> None:

@@ -144,6 +144,7 @@ class NumericUser(_Docker):
                     ins.keyword == "USER"
                     and not re.fullmatch(r"\d+(?::\d+)?", ins.args.strip())
                     and "$" not in ins.args
+                    and ins.args.split(":")[0].strip() != "root"  # DKR003's
                 ):
                     yield Issue(
                         f"USER {ins.args} is a name: use the numeric uid " "(`USER 10001`)",

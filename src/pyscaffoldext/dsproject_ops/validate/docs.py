@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from . import commands
 from .context import Context
@@ -99,4 +99,51 @@ class ReadmeLinksExist(Check):
                 if not ctx.exists(target.rstrip("/")):
                     yield Issue(
                         f"link to {target} which does not exist", README, number, match.start() + 1
+                    )
+
+
+MKDOCS = ("mkdocs.yml", "mkdocs.yaml")
+
+
+def _nav(items: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """(key path, page) of every page in an MkDocs ``nav``."""
+    if isinstance(items, list):
+        for index, item in enumerate(items):
+            yield from _nav(item, (*path, index))
+    elif isinstance(items, dict):
+        for title, value in items.items():
+            yield from _nav(value, (*path, title))
+    elif isinstance(items, str):
+        yield path, items
+
+
+class MkDocsNavPagesExist(Check):
+    """Every page in ``mkdocs.yml``'s ``nav`` exists under its ``docs_dir`` (default
+    ``docs``); external links (``https://...``) are left alone.
+
+    MkDocs only warns ("A reference to ... is included in the nav configuration,
+    which is not found"), and with ``strict: true`` the site stops building.
+    """
+
+    code = "DOC003"
+    family = "docs"
+    summary = "the pages mkdocs.yml's nav lists exist"
+    needs = MKDOCS
+
+    def applies(self, ctx: Context) -> bool:
+        return any(ctx.is_file(rel) for rel in MKDOCS)
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        for rel in MKDOCS:
+            parsed = ctx.yaml(rel) if ctx.is_file(rel) else None
+            if parsed is None or not parsed.ok or not isinstance(parsed.data, dict):
+                continue
+            docs_dir = str(parsed.data.get("docs_dir") or "docs").strip("/")
+            for path, page in _nav(parsed.data.get("nav"), ("nav",)):
+                target = page.split("#", 1)[0].strip()
+                if not target or re.match(r"^[a-z][a-z0-9+.\-]*:", target, re.IGNORECASE):
+                    continue
+                if not ctx.exists(f"{docs_dir}/{target.lstrip('/')}"):
+                    yield Issue(
+                        f"nav lists {target}, which is not in {docs_dir}/", rel, parsed.line(*path)
                     )

@@ -408,3 +408,41 @@ class StageCommandsExist(_Pipeline):
                         else _line(parsed, "stages", name, "cmd")
                     )
                     yield Issue(f"stage {name!r}: `{line.strip()}`: {problem}", PIPELINE, at)
+
+
+class OutputsDoNotOverlap(_Pipeline):
+    """No two stage outputs (``outs``, ``metrics``, ``plots``) are the same path, and
+    none lies inside another (``data/processed`` and ``data/processed/train.csv``).
+
+    DVC refuses such a pipeline at ``dvc repro`` ("output ... is specified in: ...",
+    "Paths for outs ... overlap"): one of the two must go, or the folder must become
+    the single output.
+    """
+
+    code = "DVC008"
+    summary = "stage outputs do not overlap"
+    requires = ("DVC001",)
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        parsed = ctx.yaml(PIPELINE)
+        seen: list[tuple[str, str, int | None]] = []  # (path, stage, line)
+        for name, stage in _stages(ctx):
+            for key in _OUT_KEYS:
+                for index, path, _ in _entries(stage, key):
+                    if _templated(stage, path):
+                        continue
+                    full = _in_stage(stage, path)
+                    line = _line(parsed, "stages", name, key, index)
+                    for other, owner, _ in seen:
+                        if other == full or full.startswith(other + "/") or other.startswith(
+                            full + "/"
+                        ):
+                            what = "is also" if other == full else "overlaps"
+                            yield Issue(
+                                f"stage {name!r}: output {full} {what} {other} "
+                                f"(stage {owner!r}): DVC refuses overlapping outputs",
+                                PIPELINE,
+                                line,
+                            )
+                            break
+                    seen.append((full, name, line))

@@ -310,6 +310,10 @@ class RuntimeDepsInEnvironment(_EnvCheck):
                 try:
                     parsed = condaspec.parse(dep.spec)
                 except condaspec.SpecError:
+                    # ENV002 reports it; the name alone says the dependency is there
+                    named = re.match(r"[A-Za-z0-9_.\-]+", dep.spec.strip())
+                    if named:
+                        env[normalise(named.group(0))] = Dep(named.group(0), "?", dep.line, False)
                     continue
                 env[normalise(parsed.name)] = Dep(
                     parsed.name, parsed.version or "", dep.line, False
@@ -327,7 +331,7 @@ class RuntimeDepsInEnvironment(_EnvCheck):
                 continue
             wanted = _exact(spec)
             have = _exact(found.spec)
-            if wanted and have != wanted:
+            if wanted and have != wanted and found.spec != "?":
                 yield Issue(
                     f"{found.name} is {found.spec or 'unpinned'} here but {file} pins "
                     f"{name}=={wanted}: make them equal",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from .context import Context
-from .registry import Check, Issue
+from .registry import Check, Finding, Issue
 
 DATA_ROOTS = ("data/", "models/", "mlruns/", "mlartifacts/")
 DATA_FILES = ("mlflow.db",)
@@ -62,3 +62,55 @@ class NoLargeFiles(_Git):
                 yield Issue(
                     f"{rel} is {size // 1024} KB (limit {limit} KB): version it with DVC", rel
                 )
+
+
+# (a path that must never be committed, the .gitignore line that keeps it out, what it is)
+MUST_IGNORE = (
+    ("data/raw/sample.csv", "/data/*/?*", "data (versioned by DVC)"),
+    ("models/model/model.pkl", "/models/*", "models (versioned by DVC)"),
+    ("mlruns/0/meta.yaml", "/mlruns/", "MLflow's file store"),
+    ("mlartifacts/0/model.pkl", "/mlartifacts/", "MLflow's artifact store"),
+    ("mlflow.db", "/mlflow.db", "MLflow's tracking database"),
+    (".env", ".env", "the environment file with credentials"),
+)
+GITIGNORE = ".gitignore"
+
+
+def _unignored(ctx: Context) -> list[tuple[str, str, str]]:
+    from . import patterns
+
+    rules = patterns.parse_lines(ctx.text(GITIGNORE) or "")
+    return [entry for entry in MUST_IGNORE if not patterns.ignored(entry[0], rules)]
+
+
+class IgnoresDataAndStores(_Git):
+    """The root ``.gitignore`` keeps data, models, MLflow's stores and ``.env`` out of
+    git (``/data/*/?*``, ``/models/*``, ``/mlruns/``, ``/mlartifacts/``,
+    ``/mlflow.db``, ``.env``), so that ``git add -A`` cannot commit them.
+
+    ``--fix`` appends the missing lines under a comment.
+    """
+
+    code = "GIT003"
+    summary = ".gitignore keeps data, models, tracking stores and .env out"
+    severity = "warning"
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        missing = _unignored(ctx)
+        if missing:
+            shown = ", ".join(f"{what} (`{line}`)" for _, line, what in missing)
+            yield Issue(
+                f"{GITIGNORE} does not ignore {shown}: add those lines",
+                GITIGNORE,
+                1 if ctx.is_file(GITIGNORE) else None,
+            )
+
+    def fix(self, ctx: Context, findings: list[Finding]) -> dict[str, str]:
+        missing = _unignored(ctx)
+        if not missing:
+            return {}
+        text = ctx.text(GITIGNORE) or ""
+        if text and not text.endswith("\n"):
+            text += "\n"
+        added = "".join(f"{line}\n" for _, line, _ in missing)
+        return {GITIGNORE: f"{text}# never committed (dsops validate --fix, GIT003)\n{added}"}

@@ -76,13 +76,16 @@ MAX_UNTRACKED = 5000
 UNTRACKED = " (untracked: the next `git add -A` would commit it)"
 
 
-def _scan(ctx: Context) -> Iterator[tuple[str, str, str]]:
+def _scan(ctx: Context, notebooks: bool = False) -> Iterator[tuple[str, str, str]]:
     """(path, text, note) of every file to scan: tracked, then untracked and not
-    ignored. A file behind a symlink out of the repository is never read."""
+    ignored; notebooks only when asked (their outputs are data: only the precise
+    token patterns look at them). A file behind a symlink out of the repository is
+    never read."""
     tracked = set(ctx.files)
     untracked = [p for p in ctx.untracked if p not in tracked][:MAX_UNTRACKED]
+    skipped = (".lock",) if notebooks else (".ipynb", ".lock")
     for rel, note in [(p, "") for p in ctx.files] + [(p, UNTRACKED) for p in untracked]:
-        if rel.endswith((".ipynb", ".lock")) or rel.startswith("tests/data/"):
+        if rel.endswith(skipped) or rel.startswith("tests/data/"):
             continue
         text = ctx.text(rel)
         if text is not None:
@@ -126,7 +129,8 @@ class PasswordInUrl(Check):
 class CloudKeysAndTokens(Check):
     """No cloud keys or access tokens (AWS access keys, GitHub/GitLab/Slack tokens,
     Google API keys, private keys) in tracked files, nor in untracked files that are
-    not ignored (the next ``git add -A`` would commit them).
+    not ignored (the next ``git add -A`` would commit them). Notebooks too: a key
+    printed in a cell's output is committed with it.
 
     Rotate the key, then remove it; CI variables or a secret store hold it instead.
     """
@@ -136,7 +140,7 @@ class CloudKeysAndTokens(Check):
     summary = "no cloud keys or tokens"
 
     def run(self, ctx: Context) -> Iterable[Issue]:
-        for rel, text, note in _scan(ctx):
+        for rel, text, note in _scan(ctx, notebooks=True):
             for name, hints in _HINTS.items():
                 if not any(hint in text for hint in hints):
                     continue
@@ -156,7 +160,8 @@ class PasswordAssignments(Check):
     """Configuration files (``*.cfg``, ``*.yml``, ``*.toml``, ``*.env``, ...) assign no
     literal value to keys named like ``password``, ``secret``, ``token`` or
     ``api_key``; references such as ``${VAR}`` or ``$CI_JOB_TOKEN`` are fine.
-    Untracked files that are not ignored are scanned too."""
+    Untracked files that are not ignored are scanned too. ``.dvc/config`` is
+    ``DVC006``'s (which names the ``dvc remote modify --local`` that moves it)."""
 
     code = "SEC003"
     family = "secrets"
@@ -164,7 +169,9 @@ class PasswordAssignments(Check):
 
     def run(self, ctx: Context) -> Iterable[Issue]:
         for rel, text, note in _scan(ctx):
-            if not rel.endswith(_CONFIG_SUFFIXES) or not _HINT.search(text):
+            if rel == ".dvc/config" or not rel.endswith(_CONFIG_SUFFIXES):
+                continue
+            if not _HINT.search(text):
                 continue
             for match in _ASSIGNMENT.finditer(text):
                 value = match.group("value")

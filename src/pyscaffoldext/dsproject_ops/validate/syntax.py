@@ -125,3 +125,73 @@ def _cell_line(text: str, index: int) -> int | None:
             if seen == index:
                 return number
     return None
+
+
+class PythonCompiles(Check):
+    """Python files (``*.py``: the package, tests, scripts) compile.
+
+    A half-resolved edit or merge otherwise shows up only when a DVC stage, the
+    service or CI imports the module. The message and position are Python's own.
+    Files that compiled before are remembered by their size and checksums (in
+    ``~/.cache/dsproject-ops``, per Python version): only changed files are compiled.
+    """
+
+    code = "SYN006"
+    family = "syntax"
+    summary = "Python files compile"
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        import zlib  # hashlib would load OpenSSL: too slow for a per-commit hook
+
+        known = _compiled_cache()
+        good = set(known)
+        for rel in ctx.files:
+            if not rel.endswith(".py"):
+                continue
+            text = ctx.text(rel)
+            if text is None:
+                continue
+            raw = text.encode("utf-8", "surrogatepass")
+            key = f"{len(raw)}-{zlib.crc32(raw):08x}-{zlib.adler32(raw):08x}"
+            if key in known:
+                continue
+            try:
+                # bytecode, not only a syntax tree: `return` outside a function and the
+                # like are compile-time errors too; nothing is executed
+                compile(text, rel, "exec", dont_inherit=True)
+                good.add(key)
+            except SyntaxError as exc:
+                yield Issue(
+                    f"Python does not compile: {exc.msg}", rel, exc.lineno, exc.offset or None
+                )
+            except ValueError as exc:  # NUL bytes
+                yield Issue(f"Python does not compile: {exc}", rel, 1)
+        if good != known:
+            _compiled_cache(good)
+
+
+def _compiled_cache(keys: set[str] | None = None) -> set[str]:
+    """The keys of Python texts that compiled; with ``keys``: remember those instead
+    (5,000 at most: a bound, not a history)."""
+    import json
+    import os
+    import sys
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    path = os.path.join(base, "dsproject-ops", f"python{version}-compiles.json")
+    if keys is None:
+        try:
+            with open(path, encoding="utf-8") as stream:
+                return {str(k) for k in json.load(stream)}
+        except (OSError, ValueError, TypeError):
+            return set()
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        temporary = f"{path}.{os.getpid()}.tmp"
+        with open(temporary, "w", encoding="utf-8") as stream:
+            json.dump(sorted(keys)[-5000:], stream)
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a read-only home: compile every time
+    return keys
