@@ -437,10 +437,14 @@ class OutputsDoNotOverlap(_Pipeline):
                         if other == full or full.startswith(other + "/") or other.startswith(
                             full + "/"
                         ):
-                            what = "is also" if other == full else "overlaps"
+                            what = (
+                                f"is listed twice (also in stage {owner!r})"
+                                if other == full
+                                else f"overlaps {other} (stage {owner!r})"
+                            )
                             yield Issue(
-                                f"stage {name!r}: output {full} {what} {other} "
-                                f"(stage {owner!r}): DVC refuses overlapping outputs",
+                                f"stage {name!r}: output {full} {what}: DVC refuses "
+                                "overlapping outputs; keep one",
                                 PIPELINE,
                                 line,
                             )
