@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from defects.corpus import ROWS, apply
 
 from pyscaffoldext.dsproject_ops.validate.cli import main
 from pyscaffoldext.dsproject_ops.validate.registry import all_checks
@@ -103,7 +104,7 @@ def _changed(repo: Path) -> set[str]:
 
 
 def test_the_fixable_checks() -> None:
-    assert FIXABLE == {"DKR005", "DKR007", "PC003"}
+    assert FIXABLE == {"DKR004", "DKR005", "DKR007", "DKR008", "ENV004", "GIT003", "PC003"}
 
 
 @pytest.mark.parametrize("case", list(CORPUS))
@@ -191,3 +192,63 @@ def test_list_and_explain_say_which_checks_fix(capsys: pytest.CaptureFixture[str
     assert "DKR007  warning  .dockerignore excludes data and caches  [fix]" in listed
     main(["--explain", "DKR005"])
     assert "`dsops validate --fix` fixes it" in capsys.readouterr().out
+
+
+# -- the defect corpus (tests/defects/corpus.yaml): its fixable rows ---------------------
+FIX_ROWS = [row for row in ROWS if row["expect"]["code"] in FIXABLE]
+
+
+def _hashes(repo: Path) -> dict[str, str]:
+    """Every file of the work tree (not .git) and its SHA-256."""
+    import hashlib
+
+    return {
+        str(path.relative_to(repo)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in repo.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(repo).parts[:1]
+    }
+
+
+def _differ(old: dict[str, str], new: dict[str, str]) -> set[str]:
+    return {rel for rel in old.keys() | new.keys() if old.get(rel) != new.get(rel)}
+
+
+def test_the_corpus_has_a_defect_for_every_fix() -> None:
+    assert {row["expect"]["code"] for row in FIX_ROWS} >= FIXABLE - {"PC003"}  # PC003: above
+
+
+@pytest.mark.parametrize("row", FIX_ROWS, ids=[row["id"] for row in FIX_ROWS])
+def test_fix_repairs_each_fixable_corpus_defect_and_touches_nothing_else(
+    generate: Callable[..., Path], copy_repo: Callable[[Path], Path], row: dict[str, object]
+) -> None:
+    repo = copy_repo(generate())
+    apply(repo, row)
+    _commit(repo)
+    before = validate(repo)
+    assert {f.code for f in before.findings} == {row["expect"]["code"]}  # type: ignore[index]
+    reported = {f.file for f in before.findings if f.file}
+    hashes = _hashes(repo)
+    assert main([str(repo), "--fix"]) == 0
+    assert not validate(repo).findings
+    changed = _differ(hashes, _hashes(repo))
+    assert changed and changed <= reported, (changed, reported)
+
+
+def test_fix_repairs_a_repository_with_every_fixable_defect_at_once(
+    generate: Callable[..., Path], copy_repo: Callable[[Path], Path]
+) -> None:
+    repo = copy_repo(generate())
+    for row in FIX_ROWS:
+        apply(repo, row)
+    _commit(repo)
+    before = validate(repo)
+    assert {f.code for f in before.findings} == {r["expect"]["code"] for r in FIX_ROWS}
+    reported = {f.file for f in before.findings if f.file}
+    hashes = _hashes(repo)
+    for _ in range(3):  # one fix per file and run: a file with two fixes needs two
+        main([str(repo), "--fix"])
+        if not validate(repo).findings:
+            break
+        _commit(repo)  # the fixed files are reviewed and committed before the next run
+    assert not validate(repo).findings
+    assert _differ(hashes, _hashes(repo)) <= reported

@@ -130,6 +130,7 @@ class NumericUser(_Docker):
     """``USER`` gives a numeric uid (``USER 10001`` or ``10001:10001``).
 
     Kubernetes' ``runAsNonRoot`` can only verify a numeric user; hadolint flags names.
+    ``--fix`` writes the uid the name stands for, when the repository says which.
     """
 
     code = "DKR004"
@@ -151,6 +152,81 @@ class NumericUser(_Docker):
                         rel,
                         ins.line,
                     )
+
+    def fix(self, ctx: Context, findings: list[Finding]) -> dict[str, str]:
+        """The name becomes the uid (and gid) it stands for, when the repository says
+        which: the Dockerfile's ``useradd -u N`` / ``adduser --uid N`` of that name, else
+        the Kubernetes manifests' ``runAsUser`` (and ``runAsGroup``), else Compose's
+        numeric ``user:``; ``nobody`` is 65534. Otherwise the finding stays."""
+        lines_of = {(f.file, f.line) for f in findings}
+        fixed: dict[str, str] = {}
+        for rel, dockerfile in self.parsed(ctx):
+            text = ctx.text(rel)
+            if text is None:
+                continue
+            lines = text.splitlines(keepends=True)
+            for ins in dockerfile.instructions:
+                if ins.keyword != "USER" or (rel, ins.line) not in lines_of:
+                    continue
+                name = ins.args.split(":")[0].strip()
+                uid = _uid_from_dockerfile(text, name) or _uid_from_deployment(ctx)
+                uid = uid or ("65534" if name == "nobody" else None)
+                if uid is None or not 0 < ins.line <= len(lines):
+                    continue
+                lines[ins.line - 1] = re.sub(
+                    r"^(\s*USER\s+)\S+", lambda m: m.group(1) + uid, lines[ins.line - 1], count=1, flags=re.I
+                )
+            new = "".join(lines)
+            if new != text:
+                fixed[rel] = new
+        return fixed
+
+
+def _uid_from_dockerfile(text: str, name: str) -> str | None:
+    """``uid[:gid]`` of the ``useradd``/``adduser`` that creates ``name`` with a uid."""
+    for command in re.split(r"&&|;|\|\||\n(?![ \t])", text.replace("\\\n", " ")):
+        words = command.split()
+        if not words or name not in words or not ({"useradd", "adduser"} & set(words)):
+            continue
+        uid = _option(words, ("-u", "--uid"))
+        if uid:
+            gid = _option(words, ("-g", "--gid"))
+            return f"{uid}:{gid}" if gid else uid
+    return None
+
+
+def _option(words: list[str], names: tuple[str, ...]) -> str | None:
+    for i, word in enumerate(words):
+        if word in names and i + 1 < len(words) and words[i + 1].isdigit():
+            return words[i + 1]
+        for option in names:
+            if word.startswith(option + "=") and word[len(option) + 1 :].isdigit():
+                return word[len(option) + 1 :]
+    return None
+
+
+def _uid_from_deployment(ctx: Context) -> str | None:
+    """``uid[:gid]`` the Kubernetes workloads (else Compose) run the image as."""
+    from .k8s import manifests
+
+    for _, data in manifests(ctx):
+        pod = ((data.get("spec") or {}).get("template") or {}).get("spec") or {}
+        contexts = [pod.get("securityContext") or {}]
+        contexts += [(c or {}).get("securityContext") or {} for c in pod.get("containers") or []]
+        for security in reversed(contexts):  # a container's setting wins over the pod's
+            uid, gid = security.get("runAsUser"), security.get("runAsGroup")
+            if isinstance(uid, int) and uid > 0:
+                return f"{uid}:{gid}" if isinstance(gid, int) else str(uid)
+    from .schemas import COMPOSE
+
+    for rel in COMPOSE:
+        data = ctx.data(rel) if ctx.is_file(rel) else None
+        services = data.get("services") if isinstance(data, dict) else None
+        for service in (services or {}).values() if isinstance(services, dict) else ():
+            user = str((service or {}).get("user") or "")
+            if re.fullmatch(r"[1-9]\d*(?::\d+)?", user) and (service or {}).get("build"):
+                return user
+    return None
 
 
 class ExecForm(_Docker):
@@ -365,7 +441,7 @@ class ImageNames(_Docker):
     path components (``myproj``, not ``MyProj``), an optional registry host and tag.
 
     Docker refuses ``docker build -t MyProj .`` ("repository name must be lowercase"),
-    so a copied command fails on the first try.
+    so a copied command fails on the first try. ``--fix`` lowercases the name.
     """
 
     code = "DKR008"
@@ -391,3 +467,48 @@ class ImageNames(_Docker):
                             rel,
                             number,
                         )
+
+    def fix(self, ctx: Context, findings: list[Finding]) -> dict[str, str]:
+        """Lowercases the repository path of each reported image name (a registry
+        host and a tag keep their case), when that makes it valid."""
+        where: dict[str, set[int]] = {}
+        for finding in findings:
+            if finding.file and finding.line:
+                where.setdefault(finding.file, set()).add(finding.line)
+        fixed: dict[str, str] = {}
+        for rel, numbers in where.items():
+            text = ctx.text(rel)
+            if text is None:
+                continue
+            lines = text.splitlines(keepends=True)
+            for number in sorted(numbers):
+                if number > len(lines):
+                    continue
+                line = lines[number - 1]
+                for image in list(_command_images(line)):
+                    lowered = _lowered(image)
+                    if valid_reference(image) or not valid_reference(lowered):
+                        continue
+                    line = re.sub(
+                        rf"(?<![\w./:@-]){re.escape(image)}(?![\w./:@-])", lowered, line, count=1
+                    )
+                lines[number - 1] = line
+            new = "".join(lines)
+            if new != text:
+                fixed[rel] = new
+        return fixed
+
+
+def _lowered(image: str) -> str:
+    """``image`` with its repository path in lowercase."""
+    first, slash, rest = image.partition("/")
+    host = ""
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        host, image = first + "/", rest
+    name, at, digest = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = ""
+    if ":" in last:
+        name, _, tag = name.rpartition(":")
+        tag = ":" + tag
+    return f"{host}{name.lower()}{tag}{at}{digest}"

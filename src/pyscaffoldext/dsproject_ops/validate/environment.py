@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Iterable, Iterator, NamedTuple
 from ..repository import conda as condaspec
 from ..repository import requirements as pip
 from .context import Context
-from .registry import Check, Issue
+from .registry import Check, Finding, Issue
 
 ENV = "environment.yml"
 _TOP_KEYS = {"name", "channels", "dependencies", "prefix", "variables", "category"}
@@ -291,7 +291,8 @@ class RuntimeDepsInEnvironment(_EnvCheck):
     ``[project] dependencies``) is in environment.yml, with the same pinned version.
 
     Otherwise the conda environment the team develops in is not the one the package
-    declares, and ``pip install -e .`` quietly changes it.
+    declares, and ``pip install -e .`` quietly changes it. ``--fix`` gives
+    environment.yml the package's pins.
     """
 
     code = "ENV004"
@@ -300,44 +301,103 @@ class RuntimeDepsInEnvironment(_EnvCheck):
     needs = (ENV, "setup.cfg", "pyproject.toml")
 
     def run(self, ctx: Context) -> Iterable[Issue]:
-        env: dict[str, Dep] = {}
-        for dep in env_deps(ctx):
-            if dep.pip:
-                found_pip = _pip(dep.spec)
-                if found_pip:
-                    env[normalise(found_pip[0])] = Dep(found_pip[0], found_pip[1], dep.line, True)
-            else:
-                try:
-                    parsed = condaspec.parse(dep.spec)
-                except condaspec.SpecError:
-                    # ENV002 reports it; the name alone says the dependency is there
-                    named = re.match(r"[A-Za-z0-9_.\-]+", dep.spec.strip())
-                    if named:
-                        env[normalise(named.group(0))] = Dep(named.group(0), "?", dep.line, False)
-                    continue
-                env[normalise(parsed.name)] = Dep(
-                    parsed.name, parsed.version or "", dep.line, False
-                )
         deps_line = (ctx.yaml(ENV) or _NoLines()).line("dependencies")
-        for name, spec, line, file in runtime_requirements(ctx):
-            key = normalise(name)
-            found = env.get(key) or env.get(normalise(CONDA_NAMES.get(key, key)))
+        for name, spec, file, found in _disagreements(ctx):
             if found is None:
                 yield Issue(
                     f"{name} ({file}) is missing from environment.yml: add " f"`- {name}{spec}`",
                     ENV,
                     deps_line,
                 )
-                continue
-            wanted = _exact(spec)
-            have = _exact(found.spec)
-            if wanted and have != wanted and found.spec != "?":
+            else:
                 yield Issue(
                     f"{found.name} is {found.spec or 'unpinned'} here but {file} pins "
-                    f"{name}=={wanted}: make them equal",
+                    f"{name}=={_exact(spec)}: make them equal",
                     ENV,
                     found.line,
                 )
+
+    def fix(self, ctx: Context, findings: list[Finding]) -> dict[str, str]:
+        """environment.yml takes the package's pins (the package metadata is what
+        ``pip install`` reads): a differing version is replaced on its line, a
+        missing dependency is added before the ``pip:`` entry."""
+        text = ctx.text(ENV)
+        if text is None:
+            return {}
+        lines = text.splitlines(keepends=True)
+        added: list[str] = []
+        for name, spec, _, found in _disagreements(ctx):
+            wanted = _exact(spec)
+            if found is None:
+                if wanted or not spec:
+                    added.append(f"{name}=={wanted}" if wanted else name)
+                continue
+            if not wanted or found.line is None or found.line > len(lines):
+                continue
+            line = lines[found.line - 1]
+            lines[found.line - 1] = re.sub(
+                rf"(-\s*[\"']?){re.escape(found.name)}\s*[^\s#\"']*",
+                lambda m: f"{m.group(1)}{found.name}=={wanted}",
+                line,
+                count=1,
+            )
+        if added:
+            at, indent = _insertion_point(ctx, lines)
+            if at is None:
+                return {}
+            lines[at:at] = [f"{indent}- {dep}\n" for dep in added]
+        new = "".join(lines)
+        return {ENV: new} if new != text else {}
+
+
+def _disagreements(ctx: Context) -> Iterator[tuple[str, str, str, Dep | None]]:
+    """(name, specifier, file, environment.yml's entry or None when missing) of each
+    runtime dependency the environment lacks or pins differently."""
+    env: dict[str, Dep] = {}
+    for dep in env_deps(ctx):
+        if dep.pip:
+            found_pip = _pip(dep.spec)
+            if found_pip:
+                env[normalise(found_pip[0])] = Dep(found_pip[0], found_pip[1], dep.line, True)
+        else:
+            try:
+                parsed = condaspec.parse(dep.spec)
+            except condaspec.SpecError:
+                # ENV002 reports it; the name alone says the dependency is there
+                named = re.match(r"[A-Za-z0-9_.\-]+", dep.spec.strip())
+                if named:
+                    env[normalise(named.group(0))] = Dep(named.group(0), "?", dep.line, False)
+                continue
+            env[normalise(parsed.name)] = Dep(parsed.name, parsed.version or "", dep.line, False)
+    for name, spec, _, file in runtime_requirements(ctx):
+        key = normalise(name)
+        found = env.get(key) or env.get(normalise(CONDA_NAMES.get(key, key)))
+        if found is None:
+            yield name, spec, file, None
+            continue
+        wanted = _exact(spec)
+        if wanted and _exact(found.spec) != wanted and found.spec != "?":
+            yield name, spec, file, found
+
+
+def _insertion_point(ctx: Context, lines: list[str]) -> tuple[int | None, str]:
+    """(0-based line before which a conda dependency goes, its indentation): before
+    the ``- pip:`` entry, else after the last dependency."""
+    parsed = ctx.yaml(ENV)
+    data = parsed.data if parsed else None
+    if parsed is None or not isinstance(data, dict):
+        return None, ""
+    deps = data.get("dependencies")
+    if not isinstance(deps, list) or not deps:
+        return None, ""
+    numbers = [parsed.line("dependencies", i) for i in range(len(deps))]
+    plain = [n for n, d in zip(numbers, deps) if n and not isinstance(d, dict)]
+    if not plain:
+        return None, ""
+    sample = lines[plain[0] - 1]
+    indent = sample[: len(sample) - len(sample.lstrip())]
+    pip_at = next((n for n, d in zip(numbers, deps) if n and isinstance(d, dict)), None)
+    return (pip_at - 1 if pip_at else plain[-1]), indent
 
 
 class _NoLines:
