@@ -1,6 +1,6 @@
 """The official JSON schemas in the static run: offline, located, cached.
 
-The schemas are check-jsonschema's vendored copies; a file's findings are remembered
+The schemas are check-jsonschema's vendored copies (and kubernetes-validate's for k8s/); a file's findings are remembered
 under the schema's SHA-256 and the file's checksums, so an unchanged repository never
 imports jsonschema (measured here by what a fresh interpreter imported).
 """
@@ -17,7 +17,7 @@ import pytest
 
 from pyscaffoldext.dsproject_ops.validate.runner import validate
 
-CODES = {"SCH001", "SCH002", "SCH003", "SCH004"}
+CODES = {"SCH001", "SCH002", "SCH003", "SCH004", "SCH006"}
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +32,7 @@ def _imports_after_validate(repo: Path, cache: Path) -> dict[str, object]:
         f"r = validate(Path({str(repo)!r}));"
         "print(json.dumps({'jsonschema': 'jsonschema' in sys.modules,"
         " 'check_jsonschema': 'check_jsonschema' in sys.modules,"
+        " 'kubernetes_validate': 'kubernetes_validate' in sys.modules,"
         " 'findings': [[f.code, f.file, f.line] for f in r.findings],"
         " 'status': {c: s for c, s in r.status.items() if c.startswith('SCH')}}))"
     )
@@ -53,6 +54,7 @@ def test_a_generated_repository_passes_every_schema_and_the_second_run_is_cached
     assert isinstance(status, dict)
     assert {c for c, s in status.items() if s == "passed"} == CODES, status
     assert first["jsonschema"] and not first["check_jsonschema"]
+    assert not first["kubernetes_validate"]  # its schema files are read, it is not imported
     second = _imports_after_validate(repo, tmp_path / "c")
     assert second["findings"] == [] and not second["jsonschema"]
 
