@@ -290,6 +290,10 @@ def b_sch006(r: Path) -> Where:
     return rel, replace(r, rel, "  replicas:", "  replicas: two")
 
 
+def b_sch007(r: Path) -> Where:
+    return "dvc.yaml", insert(r, "dvc.yaml", "  get_data:", "    frozen: maybe")
+
+
 def b_ci006(r: Path) -> Where:
     return ".github/workflows/ci.yml", replace(
         r, ".github/workflows/ci.yml", "needs: lint", lambda s: s + "-typo"
@@ -465,6 +469,7 @@ TABLE = [
     ("SCH004", b_sch004),
     ("SCH005", b_sch005),
     ("SCH006", b_sch006),
+    ("SCH007", b_sch007),
     ("DKR001", b_dkr001),
     ("DKR002", b_dkr002),
     ("DKR003", b_dkr003),

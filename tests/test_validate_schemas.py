@@ -17,7 +17,7 @@ import pytest
 
 from pyscaffoldext.dsproject_ops.validate.runner import validate
 
-CODES = {"SCH001", "SCH002", "SCH003", "SCH004", "SCH006"}
+CODES = {"SCH001", "SCH002", "SCH003", "SCH004", "SCH006", "SCH007"}
 
 
 @pytest.fixture(autouse=True)

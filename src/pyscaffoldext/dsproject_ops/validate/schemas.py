@@ -391,3 +391,40 @@ class KubernetesSchema(Check):
                     rel,
                     parsed.line(*path) or 1,
                 )
+
+
+# -- DVC ---------------------------------------------------------------------------------
+DVC_SCHEMA = os.path.join(os.path.dirname(__file__), "data", "dvc-yaml.schema.json")
+DVC_SCHEMA_DIGEST = "dvcyaml-schema-c8fa4ae8"  # the bundled copy's commit (data/README.md)
+
+
+class DvcSchema(Check):
+    """``dvc.yaml`` is valid per the JSON schema DVC's maintainers publish
+    (iterative/dvcyaml-schema, bundled): stage fields and their types (``frozen:
+    maybe``, ``cache: "no"``, a plot's ``x`` that is not a string, ``foreach`` with
+    ``matrix``...). The structure check ``DVC001`` runs first with plainer messages;
+    this one catches the values a key list cannot."""
+
+    code = "SCH007"
+    family = "schemas"
+    summary = "dvc.yaml is valid per DVC's JSON schema"
+    requires = ("DVC001",)
+
+    def applies(self, ctx: Context) -> bool:
+        return ctx.is_file("dvc.yaml")
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        parsed = ctx.yaml("dvc.yaml")
+        if parsed is None or not parsed.ok:
+            return
+        data = parsed.data
+        found = cached(
+            "dvc-yaml", DVC_SCHEMA_DIGEST, ctx.text("dvc.yaml") or "",
+            lambda: _validate(DVC_SCHEMA, data),
+        )  # fmt: skip
+        for message, path in found:
+            yield Issue(
+                f"{_where(path)}: {message} (DVC's dvc.yaml schema)",
+                "dvc.yaml",
+                parsed.line(*path) or 1,
+            )
