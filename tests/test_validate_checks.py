@@ -335,6 +335,10 @@ def b_dkr007(r: Path) -> Where:
     return ".dockerignore", 1
 
 
+def b_dkr009(r: Path) -> Where:
+    return "Dockerfile", replace(r, "Dockerfile", "    numpy==", "    numpy==1.0.0 \\")
+
+
 def b_k8s001(r: Path) -> Where:
     rel = "k8s/base/deployment.yaml"
     return rel, replace(r, rel, "containerPort: 8000", lambda s: s.replace("8000", "8080"))
@@ -481,6 +485,7 @@ TABLE = [
     ("K8S002", b_k8s002),
     ("K8S003", b_k8s003),
     ("DKR008", b_dkr008),
+    ("DKR009", b_dkr009),
     ("GIT001", b_git001),
     ("GIT002", b_git002),
     ("GIT003", b_git003),

@@ -11,6 +11,8 @@ A row: ``id``, ``file`` (the one file changed), ``source`` (where the mistake wa
 seen), one edit, and ``expect``: ``code``, ``file`` (default: the changed file) and
 the line: ``at`` (the first line containing this text after the edit; ``at_last``
 the last one; plus ``offset`` lines), ``line`` (a number) or neither (the finding names the file, no line).
+``also`` lists further expected findings (the same keys), for a defect that rightly
+breaks two rules (a pin changed in one of three places that must agree).
 Edits: ``replace: [old, new]`` (the first occurrence), ``insert_after`` /
 ``insert_before: [line containing, text]``, ``append: text``, ``delete: line
 containing``, ``write: text`` (a new file).
@@ -40,6 +42,7 @@ def test_the_corpus_is_well_formed_and_wide() -> None:
     for row in ROWS:
         assert sum(k in row for k in EDITS) == 1, row["id"]
         assert row["expect"]["code"] in codes, row["id"]
+        assert all(e["code"] in codes for e in row.get("also", [])), row["id"]
         assert row.get("source"), row["id"]
     kinds = {_kind(row["file"]) for row in ROWS}
     assert kinds >= {
@@ -78,10 +81,11 @@ def test_each_defect_is_caught_at_its_file_and_line(
 ) -> None:
     repo = copy_repo(generate())
     apply(repo, row)
-    expect = row["expect"]
-    rel = expect.get("file", row["file"])
-    line = expected_line(repo, rel, expect)
+    expected = [row["expect"], *row.get("also", [])]
     result = validate(repo)
-    assert {f.code for f in result.findings} == {expect["code"]}, human(result)
-    here = [(f.file, f.line) for f in result.findings]
-    assert (rel, line) in here, human(result)
+    assert {f.code for f in result.findings} == {e["code"] for e in expected}, human(result)
+    for expect in expected:
+        rel = expect.get("file", row["file"])
+        line = expected_line(repo, rel, expect)
+        here = [(f.file, f.line) for f in result.findings if f.code == expect["code"]]
+        assert (rel, line) in here, human(result)

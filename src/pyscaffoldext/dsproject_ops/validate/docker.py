@@ -174,7 +174,11 @@ class NumericUser(_Docker):
                 if uid is None or not 0 < ins.line <= len(lines):
                     continue
                 lines[ins.line - 1] = re.sub(
-                    r"^(\s*USER\s+)\S+", lambda m: m.group(1) + uid, lines[ins.line - 1], count=1, flags=re.I
+                    r"^(\s*USER\s+)\S+",
+                    lambda m: m.group(1) + uid,
+                    lines[ins.line - 1],
+                    count=1,
+                    flags=re.I,
                 )
             new = "".join(lines)
             if new != text:
@@ -512,3 +516,92 @@ def _lowered(image: str) -> str:
         name, _, tag = name.rpartition(":")
         tag = ":" + tag
     return f"{host}{name.lower()}{tag}{at}{digest}"
+
+
+_PIN = re.compile(
+    r"""(?<![\w.\-\[])["']?([A-Za-z0-9][A-Za-z0-9_.\-]*)(\[[^\]\s]*\])?==([^\s"'\\;&|]+)"""
+)
+
+
+def _pip_pins(text: str, dockerfile: Dockerfile) -> Iterator[tuple[str, str, int, int]]:
+    """(name as written, version, line, column) of each ``name==version`` that a
+    ``RUN ... pip install`` of the Dockerfile installs."""
+    lines = text.splitlines()
+    runs = [ins for ins in dockerfile.instructions if ins.keyword == "RUN"]
+    for index, ins in enumerate(runs):
+        if "pip" not in ins.args or "install" not in ins.args:
+            continue
+        after = [i.line for i in dockerfile.instructions if i.line > ins.line]
+        end = min(after) - 1 if after else len(lines)
+        for number in range(ins.line, end + 1):
+            line = lines[number - 1]
+            if line.lstrip().startswith("#"):
+                continue
+            for match in _PIN.finditer(line):
+                yield match.group(1), match.group(3), number, match.start(1) + 1
+
+
+def _pin_disagreements(
+    ctx: Context, rel: str, dockerfile: Dockerfile
+) -> Iterator[tuple[str, str, str, str, int, int]]:
+    """(name here, version here, version the package pins, its file, line, column)."""
+    from .environment import _exact, normalise, runtime_requirements
+
+    wanted = {}
+    for name, spec, _, file in runtime_requirements(ctx):
+        exact = _exact(spec)
+        if exact:
+            wanted[normalise(name)] = (exact, file)
+    for name, version, line, column in _pip_pins(ctx.text(rel) or "", dockerfile):
+        found = wanted.get(normalise(name))
+        if found and found[0] != version:
+            yield name, version, found[0], found[1], line, column
+
+
+class PipPinsAgree(_Docker):
+    """The versions a Dockerfile's ``pip install name==version`` installs are the ones
+    the package pins (``install_requires`` in setup.cfg, or ``[project]
+    dependencies``).
+
+    The template pins the runtime in three places that must agree: the package, the
+    conda environment (``ENV004``) and the image. Otherwise the image serves the model
+    with other library versions than the ones it was trained and tested with.
+    ``--fix`` gives the Dockerfile the package's pins.
+    """
+
+    code = "DKR009"
+    summary = "the Dockerfile's pip pins agree with the package's"
+    requires = ("DKR001",)
+    needs = ("setup.cfg", "pyproject.toml")
+
+    def run(self, ctx: Context) -> Iterable[Issue]:
+        for rel, dockerfile in self.parsed(ctx):
+            for name, have, wanted, file, line, column in _pin_disagreements(ctx, rel, dockerfile):
+                yield Issue(
+                    f"{name}=={have} here but {file} pins {name}=={wanted}: make them equal",
+                    rel,
+                    line,
+                    column,
+                )
+
+    def fix(self, ctx: Context, findings: list[Finding]) -> dict[str, str]:
+        fixed: dict[str, str] = {}
+        named = {f.file for f in findings}
+        for rel, dockerfile in self.parsed(ctx):
+            text = ctx.text(rel)
+            if text is None or rel not in named:
+                continue
+            lines = text.splitlines(keepends=True)
+            for name, have, wanted, _, line, column in _pin_disagreements(ctx, rel, dockerfile):
+                old = lines[line - 1]
+                start = column - 1
+                token = f"{name}"
+                rest = old[start + len(token) :]
+                extras = re.match(r"\[[^\]\s]*\]", rest)
+                cut = start + len(token) + (extras.end() if extras else 0)
+                if old[cut : cut + 2 + len(have)] == f"=={have}":
+                    lines[line - 1] = old[:cut] + f"=={wanted}" + old[cut + 2 + len(have) :]
+            new = "".join(lines)
+            if new != text:
+                fixed[rel] = new
+        return fixed
