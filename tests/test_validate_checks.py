@@ -224,7 +224,9 @@ def b_dvc008(r: Path) -> Where:
     # the stage's own metrics file, listed again under outs: reported at the later entry
     at = insert(r, "dvc.yaml", "- reports/model_quality.md", "    - reports/metrics.json")
     lines = _lines(r / "dvc.yaml")
-    return "dvc.yaml", next(i for i in range(at + 1, len(lines)) if "reports/metrics" in lines[i - 1])
+    return "dvc.yaml", next(
+        i for i in range(at + 1, len(lines)) if "reports/metrics" in lines[i - 1]
+    )
 
 
 def b_dvc005(r: Path) -> Where:

@@ -10,7 +10,8 @@ the expected file and line, and nothing else.
 A row: ``id``, ``file`` (the one file changed), ``source`` (where the mistake was
 seen), one edit, and ``expect``: ``code``, ``file`` (default: the changed file) and
 the line: ``at`` (the first line containing this text after the edit; ``at_last``
-the last one; plus ``offset`` lines), ``line`` (a number) or neither (the finding names the file, no line).
+the last one; plus ``offset`` lines), ``line`` (a number) or neither (the finding
+names the file, no line).
 ``also`` lists further expected findings (the same keys), for a defect that rightly
 breaks two rules (a pin changed in one of three places that must agree).
 Edits: ``replace: [old, new]`` (the first occurrence), ``insert_after`` /
@@ -30,6 +31,7 @@ from pyscaffoldext.dsproject_ops.validate.formats.human import render as human
 from pyscaffoldext.dsproject_ops.validate.registry import all_checks
 from pyscaffoldext.dsproject_ops.validate.runner import validate
 
+
 @pytest.fixture(autouse=True)
 def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -46,9 +48,25 @@ def test_the_corpus_is_well_formed_and_wide() -> None:
         assert row.get("source"), row["id"]
     kinds = {_kind(row["file"]) for row in ROWS}
     assert kinds >= {
-        "gitlab-ci", "github-workflow", "dependabot", "pre-commit", "dvc.yaml", "params.yaml",
-        "dvc-config", "setup.cfg", "pyproject.toml", "environment.yml", "Dockerfile",
-        ".dockerignore", ".gitignore", "k8s", "compose", "mkdocs", "docs", "notebook", "src",
+        "gitlab-ci",
+        "github-workflow",
+        "dependabot",
+        "pre-commit",
+        "dvc.yaml",
+        "params.yaml",
+        "dvc-config",
+        "setup.cfg",
+        "pyproject.toml",
+        "environment.yml",
+        "Dockerfile",
+        ".dockerignore",
+        ".gitignore",
+        "k8s",
+        "compose",
+        "mkdocs",
+        "docs",
+        "notebook",
+        "src",
     }, kinds
 
 

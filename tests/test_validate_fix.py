@@ -105,7 +105,14 @@ def _changed(repo: Path) -> set[str]:
 
 def test_the_fixable_checks() -> None:
     assert FIXABLE == {
-        "DKR004", "DKR005", "DKR007", "DKR008", "DKR009", "ENV004", "GIT003", "PC003"
+        "DKR004",
+        "DKR005",
+        "DKR007",
+        "DKR008",
+        "DKR009",
+        "ENV004",
+        "GIT003",
+        "PC003",
     }
 
 

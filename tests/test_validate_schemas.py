@@ -1,8 +1,9 @@
 """The official JSON schemas in the static run: offline, located, cached.
 
-The schemas are check-jsonschema's vendored copies (and kubernetes-validate's for k8s/); a file's findings are remembered
-under the schema's SHA-256 and the file's checksums, so an unchanged repository never
-imports jsonschema (measured here by what a fresh interpreter imported).
+The schemas are check-jsonschema's vendored copies, kubernetes-validate's for k8s/ and
+DVC's bundled one; a file's findings are remembered under the schema's digest and the
+file's checksums, so an unchanged repository never imports jsonschema (measured here
+by what a fresh interpreter imported).
 """
 
 from __future__ import annotations

@@ -224,8 +224,8 @@ def _uid_from_deployment(ctx: Context) -> str | None:
     from .schemas import COMPOSE
 
     for rel in COMPOSE:
-        data = ctx.data(rel) if ctx.is_file(rel) else None
-        services = data.get("services") if isinstance(data, dict) else None
+        compose = ctx.data(rel) if ctx.is_file(rel) else None
+        services = compose.get("services") if isinstance(compose, dict) else None
         for service in (services or {}).values() if isinstance(services, dict) else ():
             user = str((service or {}).get("user") or "")
             if re.fullmatch(r"[1-9]\d*(?::\d+)?", user) and (service or {}).get("build"):

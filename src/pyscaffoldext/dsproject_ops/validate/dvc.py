@@ -434,8 +434,10 @@ class OutputsDoNotOverlap(_Pipeline):
                     full = _in_stage(stage, path)
                     line = _line(parsed, "stages", name, key, index)
                     for other, owner, _ in seen:
-                        if other == full or full.startswith(other + "/") or other.startswith(
-                            full + "/"
+                        if (
+                            other == full
+                            or full.startswith(other + "/")
+                            or other.startswith(full + "/")
                         ):
                             what = (
                                 f"is listed twice (also in stage {owner!r})"

@@ -44,7 +44,9 @@ def _cache_file(schema: str, digest: str, raw: bytes) -> str:
     import zlib  # hashlib would load OpenSSL: too slow for a per-commit hook
 
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    key = f"{schema}-{FORMAT}-{digest[:16]}-{len(raw)}-{zlib.crc32(raw):08x}-{zlib.adler32(raw):08x}"
+    key = (
+        f"{schema}-{FORMAT}-{digest[:16]}-{len(raw)}-{zlib.crc32(raw):08x}-{zlib.adler32(raw):08x}"
+    )
     return os.path.join(base, "dsproject-ops", "schemas", f"{key}.json")
 
 
@@ -104,14 +106,14 @@ def _validate(path: str, data: Any, registry: Any = None) -> list[tuple[str, lis
         while best.context:
             best = max(best.context, key=lambda e: len(e.absolute_path))
         message = best.message if len(best.message) <= 240 else best.message[:237] + "..."
-        path = list(best.absolute_path)
+        where = list(best.absolute_path)
         if best.validator == "additionalProperties" and isinstance(best.instance, dict):
             # one unexpected key: its own line, not its parent's
             allowed = set(best.schema.get("properties") or ())
             extra = [k for k in best.instance if k not in allowed]
             if len(extra) == 1 and not best.schema.get("patternProperties"):
-                path.append(extra[0])
-        found.append((message, path))
+                where.append(extra[0])
+        found.append((message, where))
         if len(found) == MAX_FINDINGS:
             break
     return _without_echoes(found)
@@ -202,7 +204,6 @@ class GitHubWorkflowSchema(_Workflow):
 
     def files(self, ctx: Context) -> list[str]:
         return ctx.workflows()
-
 
 
 class DependabotSchema(_Schema):
@@ -365,15 +366,11 @@ class KubernetesSchema(Check):
             group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api) if "/" in api else api
             schema = os.path.join(folder, f"{kind.lower()}-{group}.json")
             if not os.path.isfile(schema):
-                served = sorted(
-                    n[len(kind) + 1 : -5]
-                    for n in os.listdir(folder)
-                    if n.startswith(f"{kind.lower()}-") and n.count("-") == 2
-                )
+                served = _served(folder, kind)
                 if served:  # a kind Kubernetes knows, under an apiVersion it does not serve
                     yield Issue(
                         f"apiVersion {api} does not serve {kind} in Kubernetes {version} "
-                        f"(served: {', '.join(s.replace('-', '/').replace('core/', '') for s in served)})",
+                        f"(served: {', '.join(served)})",
                         rel,
                         parsed.line("apiVersion") or 1,
                     )
@@ -428,3 +425,19 @@ class DvcSchema(Check):
                 "dvc.yaml",
                 parsed.line(*path) or 1,
             )
+
+
+def _served(folder: str, kind: str) -> list[str]:
+    """The apiVersions whose schemas ``folder`` has for ``kind`` (``apps/v1``, ``v1``)."""
+    import re
+
+    pattern = re.compile(
+        rf"{re.escape(kind.lower())}-(?:([a-z0-9]+)-)?(v\d+(?:(?:alpha|beta)\d+)?)\.json"
+    )
+    found = []
+    for name in os.listdir(folder):
+        match = pattern.fullmatch(name)
+        if match:
+            group, version = match.groups()
+            found.append(f"{group}/{version}" if group else version)
+    return sorted(found)
