@@ -265,3 +265,19 @@ def test_fix_repairs_a_repository_with_every_fixable_defect_at_once(
         _commit(repo)  # the fixed files are reviewed and committed before the next run
     assert not validate(repo).findings
     assert _differ(hashes, _hashes(repo)) <= reported
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row["id"] for row in ROWS])
+def test_fix_on_any_corpus_defect_changes_only_what_it_fixes(
+    generate: Callable[..., Path], copy_repo: Callable[[Path], Path], row: dict[str, Any]
+) -> None:
+    """Every row, fixable or not: a file changes only when a fixable finding named it."""
+    repo = copy_repo(generate())
+    apply(repo, row)
+    _commit(repo)
+    before = validate(repo)
+    fixable = {f.file for f in before.findings if f.code in FIXABLE and f.file}
+    hashes = _hashes(repo)
+    main([str(repo), "--fix"])
+    assert _differ(hashes, _hashes(repo)) <= fixable
+    assert not [f for f in validate(repo).findings if f.code in FIXABLE]
