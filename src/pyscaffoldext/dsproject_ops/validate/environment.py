@@ -342,7 +342,8 @@ class RuntimeDepsInEnvironment(_EnvCheck):
                 count=1,
             )
         if added:
-            at, indent = _insertion_point(ctx, lines)
+            runtime = {normalise(name) for name, _, _, _ in runtime_requirements(ctx)}
+            at, indent = _insertion_point(ctx, lines, runtime)
             if at is None:
                 return {}
             lines[at:at] = [f"{indent}- {dep}\n" for dep in added]
@@ -380,9 +381,10 @@ def _disagreements(ctx: Context) -> Iterator[tuple[str, str, str, Dep | None]]:
             yield name, spec, file, found
 
 
-def _insertion_point(ctx: Context, lines: list[str]) -> tuple[int | None, str]:
-    """(0-based line before which a conda dependency goes, its indentation): before
-    the ``- pip:`` entry, else after the last dependency."""
+def _insertion_point(ctx: Context, lines: list[str], runtime: set[str]) -> tuple[int | None, str]:
+    """(0-based line before which a conda dependency goes, its indentation): after
+    the last runtime dependency (before the development tools), else before the
+    ``- pip:`` entry, else after the last dependency."""
     parsed = ctx.yaml(ENV)
     data = parsed.data if parsed else None
     if parsed is None or not isinstance(data, dict):
@@ -396,6 +398,13 @@ def _insertion_point(ctx: Context, lines: list[str]) -> tuple[int | None, str]:
         return None, ""
     sample = lines[plain[0] - 1]
     indent = sample[: len(sample) - len(sample.lstrip())]
+    ours = [
+        n
+        for n, d in zip(numbers, deps)
+        if n and isinstance(d, str) and normalise(re.split(r"[\s=<>!~\[]", d.strip())[0]) in runtime
+    ]
+    if ours:
+        return max(ours), indent
     pip_at = next((n for n, d in zip(numbers, deps) if n and isinstance(d, dict)), None)
     return (pip_at - 1 if pip_at else plain[-1]), indent
 
