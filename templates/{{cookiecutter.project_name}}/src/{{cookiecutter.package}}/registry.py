@@ -191,7 +191,9 @@ def score(uri: str, test: Any, policy: Policy) -> float:
     return values[policy.metric]
 
 
-def champion_version(client: MlflowClient, name: str, alias: str = CHAMPION) -> str | None:
+def champion_version(
+    client: MlflowClient, name: str, alias: str = CHAMPION
+) -> str | None:
     from mlflow.exceptions import MlflowException
 
     try:
@@ -252,7 +254,7 @@ def crown(client: MlflowClient, name: str, versions: list[str]) -> None:
 
 
 def compare(
-    client: MlflowClient, policy: Policy, version: str | None, test_file: Path
+    client: MlflowClient, policy: Policy, challenger: str, test_file: Path
 ) -> Comparison:
     import pandas as pd
 
@@ -262,7 +264,6 @@ def compare(
         raise UserError(f"{test_file} not found: run the pipeline first (dvc repro)")
     test = pd.read_csv(test_file)
     name = policy.model_name
-    challenger = version or latest_version(client, name)
     current = champion_version(client, name)
     return Comparison(
         policy=policy,
@@ -295,7 +296,10 @@ def promote_main(argv: list[str], prog: str) -> int:
         "--report", type=Path, help="also write the comparison as Markdown here"
     )
     parser.add_argument(
-        "--test", type=Path, default=TEST_FILE, help="held-out data (default: %(default)s)"
+        "--test",
+        type=Path,
+        default=TEST_FILE,
+        help="held-out data (default: %(default)s)",
     )
     args = parser.parse_args(argv)
     if args.version is not None and not args.version.isdigit():
@@ -307,15 +311,14 @@ def promote_main(argv: list[str], prog: str) -> int:
     client = MlflowClient()
     name = policy.model_name
     current = champion_version(client, name)
-    if args.version is None and current is not None and current == latest_version(
-        client, name
-    ):
-        print(f"{name} v{current} is the latest version and already the champion")
+    challenger = args.version or latest_version(client, name)
+    if challenger == current:
+        said = f"{name} v{current} is already the champion: nothing to promote"
+        print(said)
+        if args.report:
+            write(args.report, f"# Model promotion: {name}\n\n{said}.\n")
         return 0
-    result = compare(client, policy, args.version, args.test)
-    if result.challenger.version == current:
-        print(f"{name} v{current} is already the champion")
-        return 0
+    result = compare(client, policy, challenger, args.test)
     if not result.wins:
         moved = "The champion stays."
     elif args.check:
@@ -323,15 +326,21 @@ def promote_main(argv: list[str], prog: str) -> int:
     else:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         crown(client, name, [*history(client, name), result.challenger.version])
-        client.set_model_version_tag(name, result.challenger.version, "promoted_at", now)
+        client.set_model_version_tag(
+            name, result.challenger.version, "promoted_at", now
+        )
         moved = f"`{CHAMPION}` now points to v{result.challenger.version}."
     print(f"{name} in {shown(uri)}, held-out data {result.data}, {result.rows} rows")
     print(result.table())
     print(f"{result.verdict()}. {moved}")
     if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(result.report(moved), encoding="utf-8")
+        write(args.report, result.report(moved))
     return 0 if result.wins else 1
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def rollback_main(argv: list[str], prog: str) -> int:

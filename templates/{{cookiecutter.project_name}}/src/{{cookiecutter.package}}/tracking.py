@@ -64,7 +64,7 @@ def anchored(uri: str, root: Path) -> str:
 
 
 def tracking_uri(environ: Mapping[str, str] = os.environ) -> str:
-    """MLFLOW_TRACKING_URI when set (as given), else the default, anchored at the root."""
+    """MLFLOW_TRACKING_URI when set (as given), else the default, at the root."""
     given = environ.get("MLFLOW_TRACKING_URI")
     return given or anchored(DEFAULT_TRACKING_URI, project_root(environ))
 
