@@ -69,7 +69,8 @@ def test_training_never_loops_and_upgrade_schedules_never_train(
             for need in job.get("needs") or []:
                 assert need["job"] in jobs or need["optional"], (variables, name, need)
     preview = yaml.safe_load(gcl(repo, "--preview").stdout)
-    script = "\n".join(preview["train"]["script"])
+    train = preview["train"]
+    script = "\n".join(train["before_script"] + train["script"])
     # The token first; the gate before anything is pushed; the branch last.
     order = ["RETRAIN_TOKEN", "dvc repro", "dvc push", "git add dvc.lock", "git push"]
     if "--no-example" not in options:
