@@ -9,6 +9,7 @@ one-line failure without the token, and the GitHub workflow's training job.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,6 +18,9 @@ import yaml
 from conftest import run
 from suite_tools import need_tool
 from test_cicd import gcl, listed_jobs, recording_remote, retrain_variables
+
+from pyscaffoldext.dsproject_ops.answers import build
+from pyscaffoldext.dsproject_ops.render import render
 
 TOKEN_LINE = (
     "train: set the masked CI/CD variable RETRAIN_TOKEN (a project access token with role "
@@ -119,3 +123,55 @@ def test_the_github_training_job_proposes_a_pull_request_after_the_gate(
     assert "git -c user.name=" in script  # the commit's identity, set by the job
     upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload"))
     assert upload["if"] == "${{ !cancelled() }}"  # the report also when the gate fails
+
+
+LOOP = ["data", "check", "train", "register", "promote", "serve", "monitor", "retrain"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"ci": "gitlab"}, {"ci": "github", "example": False}, {"ci": "none"}],
+    ids=["both", "gitlab", "github-noexample", "none"],
+)
+def test_the_generated_docs_draw_the_loop_and_name_real_stages_and_jobs(
+    options: dict[str, Any],
+) -> None:
+    tree = render(build("demo", **options))
+    loop = tree["docs/loop.md"]
+    assert "loop.md" in yaml.safe_load(tree["mkdocs.yml"])["nav"][4].values()
+    assert "(loop.md)" in tree["docs/index.md"]
+    # The diagram: a Mermaid flowchart whose arrows go round the loop in order.
+    [chart] = re.findall(r"```mermaid\n(.*?)```", loop, re.S)
+    edges = re.findall(r"^\s*(\w+)\[?.*?-->(?:\|[^|]*\|)?\s*(\w+)", chart, re.M)
+    assert edges == list(zip(LOOP, LOOP[1:] + LOOP[:1])), edges
+    assert all(f'{step}["{step}<br>' in chart for step in LOOP[:-1] + ["retrain"])
+    # One table row per step: (step, its last cell: where it happens or what it needs).
+    cells = [line.strip("| ").split(" | ") for line in loop.splitlines() if line.startswith("| ")]
+    rows = [(row[0], row[-1]) for row in cells[1:]]
+    assert [step for step, _ in rows] == LOOP, rows
+    if options.get("example", True):
+        # Every stage a row names is one of dvc.yaml's; every CI job, one of the CI files'.
+        stages = set(yaml.safe_load(tree["dvc.yaml"])["stages"])
+        named = {
+            name
+            for _, where in rows
+            for words in re.findall(r"stages? ((?:`\w+`(?:, )?)+)", where)
+            for name in re.findall(r"`(\w+)`", words)
+        }
+        assert {"get_data", "check_data", "train", "log", "drift"} <= named
+        assert named <= stages, named - stages
+    ci = options.get("ci", "both")
+    retrain = dict(rows)["retrain"]
+    if not options.get("example", True):
+        assert "CI training job" in retrain
+    elif ci in ("gitlab", "both"):
+        assert "GitLab job `train`" in retrain and "train" in yaml.safe_load(tree[".gitlab-ci.yml"])
+    if ci in ("github", "both") and options.get("example", True):
+        workflow = yaml.safe_load(tree[".github/workflows/train-deliver.yml"])
+        assert "GitHub job `train`" in retrain and "train" in workflow["jobs"]
+    if ci == "none":
+        assert "job" not in retrain and "ci-cd.md#" not in loop
+    else:
+        assert "[CI/CD](ci-cd.md#continuous-training-that-lands)" in loop
+        assert "## Continuous training that lands" in tree["docs/ci-cd.md"]
+        assert "RETRAIN_TOKEN" in tree["docs/ci-cd.md"]
