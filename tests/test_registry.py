@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 from conftest import ProjectEnv, base_env, run
-from test_pipeline import GIT_ID, MlflowServer, commit_all, free_port, mlflow_server
+from test_pipeline import GIT_ID, MlflowServer, commit_all, mlflow_server
 from test_service import start
 
 pytestmark = pytest.mark.e2e
