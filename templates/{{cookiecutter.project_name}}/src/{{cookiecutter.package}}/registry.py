@@ -32,6 +32,9 @@ from .errors import UserError
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+# Without a `promote` section (a repository upgraded from an older template keeps its
+# params.yaml), the model is named after the project.
+DEFAULT_MODEL_NAME = {{ cookiecutter.project_name|py_str }}
 CHAMPION = "champion"
 PREVIOUS = "previous-champion"
 HISTORY_TAG = "champion_history"  # JSON list of versions, oldest first
@@ -50,15 +53,19 @@ class Policy:
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> Policy:
-        section = params.get("promote")
-        if not isinstance(section, dict) or not section.get("model_name"):
-            raise UserError("params.yaml has no promote.model_name")
+        section = params.get("promote") or {}
+        if not isinstance(section, dict):
+            raise UserError("params.yaml: promote must be a mapping of settings")
         threshold = params.get("evaluate", {}).get("decision_threshold", 0.5)
+        try:
+            margin, threshold = float(section.get("margin", 0.0)), float(threshold)
+        except (TypeError, ValueError):
+            raise UserError("params.yaml: promote.margin must be a number") from None
         return cls(
-            model_name=str(section["model_name"]),
+            model_name=str(section.get("model_name") or DEFAULT_MODEL_NAME),
             metric=str(section.get("metric", "roc_auc")),
-            margin=float(section.get("margin", 0.0)),
-            threshold=float(threshold),
+            margin=margin,
+            threshold=threshold,
         )
 
 
