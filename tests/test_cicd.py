@@ -510,6 +510,31 @@ def replay_copies(
     return roots
 
 
+def recording_remote(folder: Path) -> tuple[Path, Path]:
+    """A bare git remote that, like GitLab, accepts push options; its pre-receive
+    hook writes each push's options (``GIT_PUSH_OPTION_<i>``), one a line, to the
+    returned file: what GitLab would read to open the merge request."""
+    remote, seen = folder / "origin.git", folder / "push-options.txt"
+    run(["git", "init", "-q", "--bare", remote], cwd=folder)
+    run(["git", "config", "receive.advertisePushOptions", "true"], cwd=remote)
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\ni=0\nwhile [ $i -lt ${GIT_PUSH_OPTION_COUNT:-0} ]; do\n"
+        f'  eval "echo \\"\\$GIT_PUSH_OPTION_$i\\"" >> {seen}\n  i=$((i+1))\ndone\n',
+        encoding="utf-8",
+    )
+    hook.chmod(0o755)
+    return remote, seen
+
+
+def retrain_variables(remote: Path, token: bool = True) -> list[str]:
+    """gitlab-ci-local arguments: a scheduled pipeline whose train job pushes to ``remote``
+    (RETRAIN_REMOTE; the token is required all the same, as GitLab would need it)."""
+    variables = ["CI_PIPELINE_SOURCE=schedule", f"RETRAIN_REMOTE={remote}"]
+    variables += ["RETRAIN_TOKEN=glpat-test"] if token else []
+    return [a for v in variables for a in ("--variable", v)]
+
+
 def test_the_train_job_retrains_and_then_the_image_command_and_host_command_serve(
     generate: Callable[..., Path],
     copy_repo: Callable[[Path], Path],
@@ -519,16 +544,17 @@ def test_the_train_job_retrains_and_then_the_image_command_and_host_command_serv
     repo = copy_repo(generate())
     # Continuous training, as a scheduled pipeline runs it: the GitLab `train` job in
     # gitlab-ci-local's shell executor (dvc pull, dvc repro, the tests, the metrics
-    # diff against the default branch, dvc push). Its `origin` is a local bare repo.
-    origin = tmp_path / "origin.git"
-    run(["git", "init", "-q", "--bare", origin], cwd=tmp_path)
+    # diff against the default branch, the model-quality gate, dvc push, then
+    # dvc.lock and the log row pushed on a branch with merge-request push options).
+    # Its `origin` is a local bare repo that records the push options.
+    origin, seen = recording_remote(tmp_path)
     run(["git", "remote", "add", "origin", origin], cwd=repo)
     run(["git", "push", "-q", "origin", "HEAD"], cwd=repo)
+    default = run(["git", "branch", "--show-current"], cwd=repo).stdout.strip()
     done = gcl(
         repo,
         "--force-shell-executor",
-        "--variable",
-        "CI_PIPELINE_SOURCE=schedule",
+        *retrain_variables(origin),
         "train",
         env=project_env.env(),
         check=False,
@@ -540,6 +566,10 @@ def test_the_train_job_retrains_and_then_the_image_command_and_host_command_serv
     assert "roc_auc" in (repo / "reports/metrics-diff.md").read_text(encoding="utf-8")
     assert any((tmp_path / "demo-dvc-remote").rglob("*")), "dvc push sent nothing"
     assert (repo / "models/model/MLmodel").is_file()
+    # The gate ran: no champion yet, so the challenger won, and said so.
+    assert "promote --check --report reports/promotion.md" in out
+    assert (repo / "reports/promotion.md").read_text(encoding="utf-8").strip()
+    check_retrain_branch(origin, seen, default, repo)
     rows = list(csv.DictReader((repo / "data/processed/test.csv").open()))[:3]
     typed = [{k: float(v) for k, v in row.items()} for row in rows]
 
@@ -597,6 +627,46 @@ def test_the_train_job_retrains_and_then_the_image_command_and_host_command_serv
         typed,
         tmp_path / "host.log",
     )
+
+
+def check_retrain_branch(origin: Path, seen: Path, default: str, repo: Path) -> None:
+    """The train job's proposal, as the remote received it: one branch retrain/<id>
+    on top of the default branch, with the new dvc.lock (whose outputs DVC pushed) and
+    one more row in the experiment log, and the push options that open the MR."""
+    branches = run(
+        ["git", "for-each-ref", "--format=%(refname:short)", "refs/heads/retrain/"], cwd=origin
+    ).stdout.split()
+    assert len(branches) == 1 and re.fullmatch(r"retrain/\d+", branches[0]), branches
+    branch = branches[0]
+
+    def show(rev: str) -> str:
+        return run(["git", "show", rev], cwd=origin).stdout
+
+    parent = run(["git", "rev-parse", f"{branch}^", default], cwd=origin).stdout.split()
+    assert parent[0] == parent[1], "the branch is one commit on the default branch"
+    changed = run(["git", "diff", "--name-only", default, branch], cwd=origin).stdout.split()
+    assert sorted(changed) == ["dvc.lock", "reports/experiments.csv"]
+    lock = yaml.safe_load(show(f"{branch}:dvc.lock"))
+    assert {"train", "evaluate"} <= set(lock["stages"])
+    model = next(o for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model")
+    cache = next((repo.parent / "demo-dvc-remote").rglob(model["md5"].split(".")[0][2:] + "*"))
+    assert cache.exists(), "the model dvc.lock names is in the DVC remote"
+    before = list(csv.DictReader(show(f"{default}:reports/experiments.csv").splitlines()))
+    after = list(csv.DictReader(show(f"{branch}:reports/experiments.csv").splitlines()))
+    assert len(after) == len(before) + 1 and float(after[-1]["test_roc_auc"]) > 0.5
+    author = run(["git", "log", "-1", "--format=%an <%ae>|%s", branch], cwd=origin).stdout
+    assert author.strip().endswith(f"|Retrain the model (pipeline {branch.split('/')[1]})")
+    options = seen.read_text(encoding="utf-8").splitlines()
+    assert options[:3] == [
+        "merge_request.create",
+        f"merge_request.target={default}",
+        f"merge_request.title=Retrained model from pipeline {branch.split('/')[1]}",
+    ], options
+    description = options[3]
+    assert description.startswith("merge_request.description=Retrained by pipeline ")
+    assert re.search(r"test\.roc_auc: - -> 0\.\d+", description), description
+    assert "model-quality gate passed" in description
+    assert options[4:] == ["merge_request.remove_source_branch"]
 
 
 def test_a_capitalised_project_name_gets_a_valid_lowercase_image_name(

@@ -60,11 +60,52 @@ def test_experiment_row_fills_every_column(tmp_path: Path) -> None:
     assert set(header) == set(row)
 
 
-def test_tracking_uri_defaults_to_the_project_store_and_env_wins() -> None:
-    assert tracking.tracking_uri({}) == tracking.DEFAULT_TRACKING_URI
+def test_tracking_uri_defaults_to_the_project_store_and_env_wins(
+    tmp_path: Path,
+) -> None:
+    found = tracking.tracking_uri({"DVC_ROOT": str(tmp_path)})
+    assert found == tracking.anchored(tracking.DEFAULT_TRACKING_URI, tmp_path.resolve())
     assert tracking.tracking_uri({"MLFLOW_TRACKING_URI": "http://h:5000"}) == (
         "http://h:5000"
     )
+
+
+def test_a_relative_sqlite_store_is_anchored_at_the_root(tmp_path: Path) -> None:
+    root = tmp_path.as_posix()
+    assert tracking.anchored("sqlite:///mlflow.db", tmp_path) == (
+        f"sqlite:///{root}/mlflow.db"
+    )
+    assert tracking.anchored("sqlite:////srv/x.db", tmp_path) == "sqlite:////srv/x.db"
+    assert tracking.anchored("http://h:5000", tmp_path) == "http://h:5000"
+
+
+def test_the_root_is_dvc_s_even_in_a_temporary_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dvc exp run --temp` runs stages in a copy that has its own .dvc folder."""
+    copy = tmp_path / "repo" / ".dvc" / "tmp" / "exps" / "tmp1"
+    (copy / ".dvc").mkdir(parents=True)
+    monkeypatch.chdir(copy)
+    assert tracking.project_root({}) == copy.resolve()
+    original = {"DVC_ROOT": str(tmp_path / "repo")}
+    assert tracking.project_root(original) == (tmp_path / "repo").resolve()
+
+
+def test_a_union_merge_s_two_header_lines_read_as_one(tmp_path: Path) -> None:
+    """Two branches that each added a column, merged by git's union driver."""
+    log = write(
+        tmp_path / "experiments.csv",
+        "date,commit,a,outputs\nd1,c1,1,m\ndate,commit,b,outputs\nd2,c2,2,m\n",
+    )
+    rows = experiment_log.read_rows(log)
+    assert [(r["date"], r["a"], r["b"]) for r in rows] == [
+        ("d1", "1", ""),
+        ("d2", "", "2"),
+    ]
+    experiment_log.append_row({"date": "d3", "commit": "c3"}, log)
+    lines = log.read_text().splitlines()
+    assert sum(line.startswith("date,commit,") for line in lines) == 1
+    assert [r["date"] for r in experiment_log.read_rows(log)] == ["d1", "d2", "d3"]
 
 
 def test_description_prefers_the_given_text() -> None:

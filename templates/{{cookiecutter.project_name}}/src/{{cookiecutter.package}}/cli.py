@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "split": ("features:split_main", "split features into training and test sets"),
     "train": ("train:main", "train the model and save it as an MLflow model"),
     "evaluate": ("evaluate:main", "write test metrics, plots and the quality report"),
+    "promote": ("registry:promote_main", "promote the newest model if it wins"),
+    "rollback": ("registry:rollback_main", "champion back to the previous one"),
 {%- endif %}
     "log-experiment": ("tracking:main", "log a run to MLflow and the CSV log"),
     "run-notebook": ("notebook_stage:run_main", "execute a notebook with papermill"),

@@ -3,6 +3,11 @@
 Small teams read it in a spreadsheet or in a merge request's diff. The columns
 follow the case study: date, code version, model, its parameters, each data set's
 size and link, one column per metric per data set, output links, a description.
+
+Branches merge it by union (.gitattributes: `merge=union`): each side's new rows are
+kept, in no conflict. When both sides added a column, the merged file holds two
+header lines; the reader takes every line that starts with `date,commit` as a header
+for the rows below it, and the next run rewrites the file with one header.
 """
 
 from __future__ import annotations
@@ -62,17 +67,34 @@ def header_for(row: Mapping[str, object], existing: list[str]) -> list[str]:
     return header[:at] + new + header[at:]
 
 
+def parse(text: str) -> tuple[list[str], list[dict[str, str]], int]:
+    """The log's columns (every header's, in order), its rows, and how many header
+    lines it has (more than one after a union merge of two new columns)."""
+    header: list[str] = []
+    columns: list[str] = []
+    rows: list[dict[str, str]] = []
+    headers = 0
+    for cells in csv.reader(io.StringIO(text)):
+        if not cells:
+            continue
+        if not header or cells[:2] == list(LEADING[:2]):
+            header, headers = cells, headers + 1
+            columns += [name for name in cells if name not in columns]
+            continue
+        rows.append(dict(zip(header, cells)))
+    return columns, rows, headers
+
+
 def append_row(row: Mapping[str, object], path: Path = LOG_FILE) -> None:
-    """Append one run; rewrite the header only when a new column appears."""
+    """Append one run; rewrite the file only when a new column appears (or a merge
+    left it with more than one header line)."""
     rows: list[dict[str, str]] = []
     existing: list[str] = []
+    headers = 1
     if path.is_file() and path.stat().st_size:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            existing = list(reader.fieldnames or [])
-            rows = list(reader)
+        existing, rows, headers = parse(path.read_text(encoding="utf-8"))
     header = header_for(row, existing)
-    if header == existing:
+    if header == existing and headers == 1:
         with open(path, "a", newline="", encoding="utf-8") as fh:
             csv.DictWriter(fh, header, lineterminator="\n").writerow(row)
         return
@@ -88,5 +110,5 @@ def append_row(row: Mapping[str, object], path: Path = LOG_FILE) -> None:
 def read_rows(path: Path = LOG_FILE) -> list[dict[str, str]]:
     if not path.is_file():
         return []
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    columns, rows, _ = parse(path.read_text(encoding="utf-8"))
+    return [{name: row.get(name, "") for name in columns} for row in rows]

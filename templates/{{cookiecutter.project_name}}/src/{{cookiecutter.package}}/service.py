@@ -7,7 +7,8 @@ Endpoints (the OpenAPI description is at ``/docs`` and ``/openapi.json``):
   built from the model's MLflow signature: exactly its columns, with its types.
 * ``GET /health``: the process is alive (Kubernetes' liveness probe).
 * ``GET /ready``: the model is loaded and answers (readiness probe, HEALTHCHECK).
-* ``GET /version``: model name, version or run id, commit and training-data md5.
+* ``GET /version``: model name, version (and registry alias) or run id, commit and
+  training-data md5.
 * ``GET /metrics``: Prometheus metrics (requests, latency, errors, predictions).
 
 Every answer is JSON; errors are ``{"error": "...", "request_id": "..."}``.
@@ -155,14 +156,16 @@ class Predictor:
 
 
 def _local_copy(source: str) -> Path:
-    """A local folder with the model: the path itself, or MLflow's download of a URI.
-
-    The place to plug in the registry: ``models:/<name>@champion`` works here
-    once training registers versions (MLFLOW_TRACKING_URI says where).
-    """
+    """A local folder with the model: the path itself, or MLflow's download of a URI
+    such as ``models:/<name>@champion`` from the project's tracking store (the one
+    the pipeline logs to; MLFLOW_TRACKING_URI names another)."""
     if ":/" not in source:
         return Path(source)
     import mlflow.artifacts
+
+    from .tracking import connect
+
+    connect()
 
     target = tempfile.mkdtemp(prefix="model-")
     return Path(
@@ -171,19 +174,31 @@ def _local_copy(source: str) -> Path:
 
 
 def _model_info(source: str, meta: Any) -> dict[str, Any]:
-    name, version = "{{ cookiecutter.project_name }}", None
-    registered = re.match(r"^models:/([^/@]+)(?:[/@](.+))?$", source)
+    """The model's identity, as /version and the logs show it: for a registered
+    model its name, version, the alias it was loaded by and its lineage tags."""
+    name, version, alias = "{{ cookiecutter.project_name }}", None, None
+    lineage: dict[str, str] = {}
+    registered = re.match(r"^models:/([^/@]+)(?:([/@])(.+))?$", source)
     if registered:
-        name, version = registered.group(1), registered.group(2)
-        if version and not version.isdigit():  # an alias: ask the registry its number
+        name, version = registered.group(1), registered.group(3)
+        if registered.group(2) == "@":
+            alias = version
+        if alias or (version or "").isdigit():  # not models:/<name>/latest
             from mlflow import MlflowClient
 
-            found = MlflowClient().get_model_version_by_alias(name, version)
-            version = str(found.version)
+            client = MlflowClient()  # _local_copy connected to the store
+            found = (
+                client.get_model_version_by_alias(name, str(alias))
+                if alias
+                else client.get_model_version(name, str(version))
+            )
+            version, lineage = str(found.version), dict(found.tags)
     return {
         "source": source,
         "name": name,
         "version": version,
+        "alias": alias,
+        "lineage": lineage,
         "run_id": meta.run_id,
         "uuid": meta.model_uuid,
         "created": meta.utc_time_created,

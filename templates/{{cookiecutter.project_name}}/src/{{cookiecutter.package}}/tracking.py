@@ -3,8 +3,11 @@ the data version) and as one row of the CSV experiment log.
 
 MLflow writes to DEFAULT_TRACKING_URI (below) unless the environment variable
 MLFLOW_TRACKING_URI names another store or a tracking server
-(`MLFLOW_TRACKING_URI=http://host:5000 dvc repro`). The experiment is named after
-the project. Browse local runs with `mlflow ui --backend-store-uri sqlite:///mlflow.db`.
+(`MLFLOW_TRACKING_URI=http://host:5000 dvc repro`). A relative SQLite store is
+taken from the repository's root, not the current folder: `dvc exp run --temp` and
+`--queue` run stages in a temporary copy, whose store would be thrown away with it.
+The experiment is named after the project. Browse local runs with
+`mlflow ui --backend-store-uri sqlite:///mlflow.db` (from the repository's root).
 
 Credentials never go in a tracked file. They go in the git-ignored `.env` of the
 checkout, which this module reads before MLflow connects (variables already set in
@@ -29,20 +32,70 @@ from .errors import UserError
 
 DEFAULT_TRACKING_URI = {{ cookiecutter.__mlflow_uri|py_str }}
 EXPERIMENT = {{ cookiecutter.project_name|py_str }}
-ENV_FILE = Path(".env")
+ENV_FILE = ".env"  # in the repository's root
 # Files a pipeline run itself changes: they do not make the code version "dirty".
 RUN_RECORDS = ("dvc.lock", experiment_log.LOG_FILE.as_posix())
 
 
+def project_root(environ: Mapping[str, str] = os.environ) -> Path:
+    """The repository's root folder.
+
+    DVC sets DVC_ROOT for every stage it runs, to the original repository even when
+    `dvc exp run --temp` or `--queue` runs the stage in a copy under .dvc/tmp/exps
+    (a copy that has its own .dvc and .git, so searching upwards would stop there).
+    Outside DVC: the nearest folder upwards with a .dvc or .git, else this one.
+    """
+    if environ.get("DVC_ROOT"):
+        return Path(environ["DVC_ROOT"]).resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".dvc").is_dir() or (folder / ".git").exists():
+            return folder
+    return here
+
+
+def anchored(uri: str, root: Path) -> str:
+    """A relative SQLite URI (``sqlite:///mlflow.db``) made absolute under ``root``;
+    any other URI as it is."""
+    relative = re.fullmatch(r"sqlite:///([^/].*)", uri)
+    if relative is None:
+        return uri
+    return "sqlite:///" + (root / relative.group(1)).as_posix()
+
+
 def tracking_uri(environ: Mapping[str, str] = os.environ) -> str:
-    return environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    """MLFLOW_TRACKING_URI when set (as given), else the default, at the root."""
+    given = environ.get("MLFLOW_TRACKING_URI")
+    return given or anchored(DEFAULT_TRACKING_URI, project_root(environ))
+
+
+def is_local_store(uri: str) -> bool:
+    """A database MLflow opens itself (not a tracking server): it stores artifacts
+    in a local folder unless told where."""
+    return not uri.startswith(("http://", "https://", "databricks"))
+
+
+def connect() -> str:
+    """Point MLflow at the project's store (after .env); returns the URI."""
+    # MLflow logs every database migration and new experiment at INFO: keep its
+    # warnings and errors only (MLFLOW_LOGGING_LEVEL=INFO brings the rest back).
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow  # slow to import: only the commands that track need it
+
+    load_env_file()
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    return uri
 
 
 def load_env_file(
-    path: Path = ENV_FILE, environ: MutableMapping[str, str] = os.environ
+    path: Path | None = None, environ: MutableMapping[str, str] = os.environ
 ) -> None:
     """Set the ``MLFLOW_*`` variables of a ``.env`` file (``KEY=value`` lines, values
-    bare or quoted) that the environment does not set already."""
+    bare or quoted) that the environment does not set already. The default file is
+    the root's: a `dvc exp run --temp` copy has no git-ignored file."""
+    path = path or project_root(environ) / ENV_FILE
     if not path.is_file():
         return
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -154,13 +207,14 @@ def log_to_mlflow(
     run_name: str | None,
 ) -> str:
     """One MLflow run in the project's experiment; returns its id."""
-    # MLflow logs every database migration and new experiment at INFO: keep its
-    # warnings and errors only (MLFLOW_LOGGING_LEVEL=INFO brings the rest back).
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-    import mlflow  # slow to import: only this stage needs it
+    uri = connect()
+    import mlflow
 
-    load_env_file()
-    mlflow.set_tracking_uri(tracking_uri())
+    if is_local_store(uri) and mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        # Artifacts beside the store, in the root: MLflow's default (./mlruns of the
+        # current folder) would be a temporary copy's under `dvc exp run --temp`.
+        artifacts = (project_root() / "mlruns").as_uri()
+        mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts)
     mlflow.set_experiment(EXPERIMENT)
     with mlflow.start_run(run_name=run_name) as run:
         mlflow.log_params(dict(params))
@@ -206,17 +260,35 @@ def main(argv: list[str], prog: str) -> int:
         args.model,
         os.environ.get("DVC_EXP_NAME"),
     )
+    outputs = [args.model.as_posix(), f"mlflow run {run_id}"]
+    registered = ""
+{%- if cookiecutter.example %}
+    # A new version in the model registry; `promote` decides if it goes to production.
+    from . import registry
+
+    name = registry.Policy.from_params(params).model_name
+    settings = {k: v for k, v in params.items() if k != "promote"}
+    version = registry.register(
+        run_id,
+        name,
+        registry.lineage(
+            commit, tags, flatten(settings), experiment_log.metric_columns(metrics)
+        ),
+        describe(args.description),
+    )
+    outputs.append(f"registered {name} v{version}")
+    registered = f", registered {name} v{version}"
+{%- endif %}
     row = experiment_row(
         commit=commit,
         settings=params.get("train", {}),
         train=train,
         test=test,
         metrics=metrics,
-        outputs=[args.model.as_posix(), f"mlflow run {run_id}"],
+        outputs=outputs,
         description=describe(args.description),
     )
     experiment_log.append_row(row, args.log)
-    print(
-        f"logged MLflow run {run_id} ({shown(tracking_uri())}) and a row in {args.log}"
-    )
+    where = shown(tracking_uri())
+    print(f"logged MLflow run {run_id} ({where}){registered} and a row in {args.log}")
     return 0
