@@ -2,20 +2,23 @@
 the upgrade.
 
 The upgrade never runs in the user's checkout. It runs in a temporary ``git worktree``
-of the last commit (detached), in its own ``dsops upgrade`` process (a crash there is
-one "failed" row); the result is committed there and the upgrade branch is moved to
-that commit with a compare-and-swap (``git update-ref NEW OLD``). The checked-out
-branch, the index and the working tree of the repository are never touched; its
-``.git`` gains the branch (and loses the worktree's bookkeeping again at the end).
+of the last commit (detached), exactly as ``dsops upgrade`` runs (its ``main``, its
+output captured), in a process of its own that :mod:`.pool` started for this one
+repository (a crash there is one "failed" row); the result is committed there and the
+upgrade branch is moved to that commit with a compare-and-swap (``git update-ref NEW
+OLD``). The checked-out branch, the index and the working tree of the repository are
+never touched; its ``.git`` gains the branch (and loses the worktree's bookkeeping
+again at the end).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -62,12 +65,15 @@ class Options:
     timeout: float = 600.0
 
 
-def process(target: Target, opts: Options) -> Result:
-    """Upgrade one repository; never raises (a surprise is a "failed" row)."""
+def process(target: Target, opts: Options, scratch: Path | None = None) -> Result:
+    """Upgrade one repository, its temporary worktree made in the empty folder
+    ``scratch`` (removed at the end); never raises (a surprise is a "failed" row).
+    Runs the upgrade in this process: call it in a process of its own (:mod:`.pool`)."""
     start = time.monotonic()
     result = Result(target.name, str(target.url or target.path), FAILED)
+    scratch = scratch or Path(tempfile.mkdtemp(prefix="dsops-fleet-"))
     try:
-        _process(target, opts, result)
+        _process(target, opts, result, scratch)
     except Refused as exc:
         result.status, result.reason = REFUSED, str(exc)
     except subprocess.TimeoutExpired as exc:
@@ -76,6 +82,8 @@ def process(target: Target, opts: Options) -> Result:
         text = str(exc).strip().splitlines()
         result.status = FAILED
         result.reason = f"{type(exc).__name__}: {text[-1] if text else ''}".strip(": ")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     result.seconds = round(time.monotonic() - start, 2)
     return result
 
@@ -106,7 +114,7 @@ def _git_env() -> dict[str, str]:
     return env
 
 
-def _process(target: Target, opts: Options, result: Result) -> None:
+def _process(target: Target, opts: Options, result: Result, scratch: Path) -> None:
     path, base = target.path, "HEAD"
     if target.url:
         _clone_or_fetch(target.url, path, opts.remote)
@@ -152,7 +160,6 @@ def _process(target: Target, opts: Options, result: Result) -> None:
         _only_ours(top, head, old, opts.branch)
         if not opts.check:
             _not_checked_out(top, ref, opts.branch)
-    scratch = Path(tempfile.mkdtemp(prefix="dsops-fleet-"))
     tree = scratch / target.name
     try:
         git(top, "worktree", "add", "-q", "--detach", str(tree), head)
@@ -175,22 +182,22 @@ def _upgrade_in(
     result: Result,
 ) -> None:
     project = tree / prefix if prefix else tree
-    argv = [sys.executable, "-m", "pyscaffoldext.dsproject_ops.cli", "upgrade", str(project)]
+    argv = [str(project)]
     if opts.check:
         argv.append("--dry-run")
     if opts.to:
         argv += ["--to", opts.to]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=opts.timeout)
-    result.report = done.stdout[-MAX_REPORT:]
-    _versions(done.stdout, result)
-    if done.returncode == 2:
-        raise Refused(_last_line(done.stderr, "dsops upgrade refused").split("error: ", 1)[-1])
-    if done.returncode not in (0, 1):
-        raise DsopsError(f"dsops upgrade exited {done.returncode}: {_last_line(done.stderr, '')}")
+    code, stdout, stderr = upgrade(argv)
+    result.report = stdout[-MAX_REPORT:]
+    _versions(stdout, result)
+    if code == 2:
+        raise Refused(_last_line(stderr, "dsops upgrade refused").split("error: ", 1)[-1])
+    if code not in (0, 1):
+        raise DsopsError(f"dsops upgrade exited {code}: {_last_line(stderr, '')}")
     if opts.check:
-        found = classes(done.stdout)
+        found = classes(stdout)
         result.conflicts = sorted(p for p, k in found.items() if k == CONFLICT)
-        if done.returncode == 1:
+        if code == 1:
             result.status = WOULD_CONFLICT
         elif all(k in _QUIET for k in found.values()):
             result.status = UP_TO_DATE
@@ -241,6 +248,16 @@ def _upgrade_in(
                 f"the branch {opts.branch} is updated locally"
             )
         result.pushed = True
+
+
+def upgrade(argv: list[str]) -> tuple[int, str, str]:
+    """``dsops upgrade ARGV`` in this process: its exit code, stdout and stderr."""
+    from ..upgrade.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv, "dsops upgrade")
+    return code, out.getvalue(), err.getvalue()
 
 
 def merge_request_options(result: Result) -> list[str]:
