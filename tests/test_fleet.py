@@ -9,7 +9,6 @@ the upgrade tests' 0.0.9 template (tests/test_upgrade_fixtures.py)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,28 +32,19 @@ NEW = template_version()
 BRANCH = f"dsops/upgrade-{NEW}"
 old_template = fx.old_template
 
-# state -> (copies, expected outcome): 20 repositories, one more below by git URL.
-# DSOPS_TEST_FLEET=50 runs the issue's 50 (three fleet runs of 50 upgrades take ~4.5
-# min on 2 shared cores; 20 take under 2).
+# state -> (copies, expected outcome): the issue's 50 repositories, one more below by
+# git URL. Each is a copy of one repository per state (made once), with a copy of one
+# bare remote per state: no git command runs per copy.
 FLEET = {
-    "clean": (3, "upgraded"),
-    "merges": (3, "upgraded"),
-    "conflicts": (3, "conflicts"),
-    "dirty": (3, "refused"),
-    "midmerge": (2, "refused"),
-    "foreign": (3, "upgraded"),
-    "current": (3, "up to date"),
+    "clean": (9, "upgraded"),
+    "merges": (8, "upgraded"),
+    "conflicts": (8, "conflicts"),
+    "dirty": (6, "refused"),
+    "midmerge": (6, "refused"),
+    "foreign": (6, "upgraded"),
+    "current": (7, "up to date"),
 }
-if os.environ.get("DSOPS_TEST_FLEET") == "50":
-    FLEET = {
-        "clean": (9, "upgraded"),
-        "merges": (8, "upgraded"),
-        "conflicts": (8, "conflicts"),
-        "dirty": (6, "refused"),
-        "midmerge": (6, "refused"),
-        "foreign": (6, "upgraded"),
-        "current": (6, "up to date"),
-    }
+assert sum(count for count, _ in FLEET.values()) == 50
 
 
 def _replace(path: Path, old: str, new: str) -> None:
@@ -112,25 +102,48 @@ def _bare(remotes: Path, name: str) -> Path:
     return remote
 
 
+def _copy(source: Path, target: Path) -> None:
+    # cp -a: modes, times and links as they are (git's index sees the files unchanged)
+    subprocess.run(["cp", "-a", str(source), str(target)], check=True)
+
+
+def _add_origin(repo: Path, remote: Path, head: str) -> None:
+    """What ``git remote add origin REMOTE`` and a push of HEAD to its main leave in
+    the repository's .git, written directly (the remote's copy already holds main)."""
+    with open(repo / ".git" / "config", "a", encoding="utf-8") as fh:
+        fh.write(
+            f'[remote "origin"]\n\turl = {remote}\n'
+            "\tfetch = +refs/heads/*:refs/remotes/origin/*\n"
+        )
+    tracking = repo / ".git" / "refs" / "remotes" / "origin" / "main"
+    tracking.parent.mkdir(parents=True, exist_ok=True)
+    tracking.write_text(head + "\n", encoding="ascii")
+
+
 @pytest.fixture(scope="module")
 def fleet(old_template: OldTemplate, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     top = tmp_path_factory.mktemp("fleet")
     originals = _originals(old_template, top / "originals")
-    repos, remotes = top / "repos", top / "remotes"
-    repos.mkdir()
-    remotes.mkdir()
+    repos, remotes, seeds = top / "repos", top / "remotes", top / "seeds"
+    for folder in (repos, remotes, seeds):
+        folder.mkdir()
     expected: dict[str, str] = {}
     kinds: dict[str, str] = {}
     for kind, (count, outcome) in FLEET.items():
+        # One bare remote per state holding the repository's HEAD as main, then copies.
+        seed = _bare(seeds, kind)
+        git(originals[kind], "push", "-q", str(seed), "HEAD:refs/heads/main")
+        head = git(originals[kind], "rev-parse", "HEAD").strip()
         for i in range(count):
             name = f"{kind}-{i:02d}"
-            target = repos / name
-            subprocess.run(["cp", "-a", str(originals[kind]), str(target)], check=True)
-            git(target, "update-index", "-q", "--refresh", check=False)
-            remote = _bare(remotes, name)
-            git(target, "remote", "add", "origin", str(remote))
-            git(target, "push", "-q", "origin", "HEAD:refs/heads/main")
+            _copy(originals[kind], repos / name)
+            _copy(seed, remotes / f"{name}.git")
+            _add_origin(repos / name, remotes / f"{name}.git", head)
             expected[name], kinds[name] = outcome, kind
+    assert (
+        git(repos / "clean-00", "ls-remote", "origin", "main").split()[0]
+        == git(repos / "clean-00", "rev-parse", "origin/main").strip()
+    )
     # A repository known only by its URL: cloned into --clones, then upgraded.
     url_remote = _bare(remotes, "by-url")
     git(originals["clean"], "push", "-q", str(url_remote), "HEAD:refs/heads/main")

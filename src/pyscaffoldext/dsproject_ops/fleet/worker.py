@@ -111,6 +111,9 @@ def _git_env() -> dict[str, str]:
     env = dict(os.environ)
     env["GIT_TERMINAL_PROMPT"] = "0"  # a fleet run never waits for a password
     env["LC_ALL"] = "C"
+    # `git status` in the user's checkout must not rewrite its index (a refresh is
+    # an "optional" write; a user's git running meanwhile would find it locked).
+    env["GIT_OPTIONAL_LOCKS"] = "0"
     return env
 
 
