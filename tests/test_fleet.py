@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -315,20 +316,60 @@ def test_a_crashing_upgrade_is_a_failed_row(old_template: OldTemplate, tmp_path:
     plain = tmp_path / "plain"
     plain.mkdir()
     before = _snapshot(repo)
+    scratch = tmp_path / "tmp"  # where the fleet makes its temporary worktrees
+    scratch.mkdir()
     done = subprocess.run(
         [str(BIN / "dsops"), "fleet", str(repo), str(plain)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        # the upgrade process SIGKILLs itself once its journal is written
-        env=old_template.env(DSOPS_UPGRADE_KILL_AT="journal"),
+        # the upgrade's process SIGKILLs itself once its journal is written
+        env=old_template.env(DSOPS_UPGRADE_KILL_AT="journal", TMPDIR=str(scratch)),
         timeout=600,
     )
     assert done.returncode == 3, done.stdout + done.stderr
     assert "failed" in done.stdout and "process was killed (SIGKILL)" in done.stdout
     assert "not a git repository" in done.stdout
+    # the parent removed the dead child's worktree, and git's note of it
     assert _snapshot(repo) == before
+    assert not any(scratch.iterdir())
     assert not git(repo, "for-each-ref", "refs/heads/dsops/")
+
+
+def test_a_repository_past_its_timeout_is_a_failed_row_and_its_commands_end(
+    old_template: OldTemplate, tmp_path: Path
+) -> None:
+    """A push whose remote hangs (a pre-receive hook sleeping for minutes): the
+    repository is one failed row at --timeout, and the git commands its process
+    started (the push, the remote's hook) are ended with it."""
+    repo = make_old_repo(old_template, tmp_path / "demo")
+    remote = _bare(tmp_path, "remote")
+    pids = tmp_path / "hook.pid"
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\necho $$ > {pids}\nexec sleep 300\n", encoding="utf-8")
+    hook.chmod(0o755)
+    git(repo, "remote", "add", "origin", str(remote))
+    before = _snapshot(repo)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = subprocess.run(
+        [str(BIN / "dsops"), "fleet", str(repo), "--push", "--timeout", "20"],
+        capture_output=True,
+        text=True,
+        env=old_template.env(TMPDIR=str(scratch)),
+        timeout=600,
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "failed" in done.stdout and "timed out after 20 s" in done.stdout
+    assert _snapshot(repo) == before and not any(scratch.iterdir())
+    if pids.exists():  # the push had begun (else the upgrade itself took 20 s)
+        pid = int(pids.read_text())
+        for _ in range(50):  # the kernel reaps it a moment later
+            if not Path(f"/proc/{pid}").exists():
+                break
+            time.sleep(0.1)
+        assert not Path(f"/proc/{pid}").exists(), "the remote's hook outlived the timeout"
+    assert not _remote_branches(remote)
 
 
 def test_a_branch_with_a_persons_commit_is_never_overwritten(
@@ -487,3 +528,29 @@ def test_the_scheduled_gitlab_job_proposes_the_upgrade_once(
     assert f"dsproject_ops_template = {NEW}" in git(remote, "show", f"{BRANCH}:setup.cfg")
     assert git(remote, "rev-parse", f"{BRANCH}^") == git(remote, "rev-parse", "main")
     assert git(repo, "branch", "--show-current").strip() == "main"
+
+
+def test_where_fork_is_missing_children_are_spawned(
+    old_template: OldTemplate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows has no fork: each repository's process is spawned instead (cold: it
+    imports and compiles itself). Same results; the fork path is the rest of this file."""
+    from pyscaffoldext.dsproject_ops.fleet import pool
+    from pyscaffoldext.dsproject_ops.fleet.targets import Target
+    from pyscaffoldext.dsproject_ops.fleet.worker import Options
+
+    repos = [make_old_repo(old_template, tmp_path / name) for name in ("one", "two")]
+    monkeypatch.setenv("DSOPS_TEMPLATE_HISTORY", str(old_template.history))
+    monkeypatch.setattr(pool, "start_method", lambda: "spawn")
+    seen: list[str] = []
+    results = pool.run(
+        [Target(r.name, r) for r in repos],
+        Options(branch=BRANCH),
+        2,
+        lambda result: seen.append(result.name),
+    )
+    assert sorted(seen) == ["one", "two"]
+    assert {r.name: r.status for r in results} == {"one": "upgraded", "two": "upgraded"}
+    for repo in repos:
+        assert f"dsproject_ops_template = {NEW}" in git(repo, "show", f"{BRANCH}:setup.cfg")
+        assert git(repo, "status", "--porcelain") == ""

@@ -127,7 +127,7 @@ def run(
                     done(_timed_out(job, opts.timeout))
     except BaseException:  # Ctrl-C included: no child, and no worktree, is left behind
         for job in running.values():
-            job.child.kill()
+            _kill(job)
             job.child.join()
             job.conn.close()
             _clean(job)
@@ -151,7 +151,11 @@ def _start(context: Any, target: Target, opts: Options) -> _Job:
 def _child(target: Target, opts: Options, scratch: Path, conn: Connection) -> None:
     """In the child: one repository, its result sent back as a dict. The terminal is
     the parent's: the upgrade's output is captured by the worker; anything else (a
-    stray print, a traceback) goes nowhere rather than into the table."""
+    stray print, a traceback) goes nowhere rather than into the table. The child leads
+    a session of its own: a timeout ends its git commands (and their hooks) with it,
+    and without a terminal nothing (ssh asking about a host key) waits for a person."""
+    if hasattr(os, "setsid"):
+        os.setsid()
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -169,8 +173,8 @@ def _finish(job: _Job) -> Result:
         data = None
     job.conn.close()
     job.child.join(timeout=60)
-    if job.child.exitcode is None:  # sent its result, then hung on the way out
-        job.child.kill()
+    if data is None or job.child.exitcode is None:  # died, or hung on its way out
+        _kill(job)
         job.child.join()
     _clean(job)
     if data is not None:
@@ -182,7 +186,7 @@ def _finish(job: _Job) -> Result:
 
 
 def _timed_out(job: _Job, timeout: float) -> Result:
-    job.child.kill()
+    _kill(job)
     job.child.join()
     job.conn.close()
     _clean(job)
@@ -190,6 +194,17 @@ def _timed_out(job: _Job, timeout: float) -> Result:
     result.reason = f"timed out after {timeout:.0f} s"
     result.seconds = round(time.monotonic() - job.started, 2)
     return result
+
+
+def _kill(job: _Job) -> None:
+    """The child and whatever it started (git, a remote's hook): its session's group."""
+    pid = job.child.pid
+    if pid is not None and hasattr(os, "killpg"):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:  # not its own group yet, or gone already
+            pass
+    job.child.kill()
 
 
 def _death(code: int | None) -> str:
