@@ -47,6 +47,7 @@ MAX_REPORT = 60_000  # characters of the upgrade's report kept per repository
 _HEADER = re.compile(r"^upgrading .* from template (\S+) to (\S+)$|^adopting .* template (\S+) ")
 # "deleted by you" writes nothing either
 _QUIET = {UNCHANGED, KEPT, "deleted by you"}
+_OBJECT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256
 
 
 class Refused(Exception):
@@ -138,7 +139,8 @@ def _process(target: Target, opts: Options, result: Result, scratch: Path) -> No
         preflight.check_moment(git_dir)
     except DsopsError as exc:
         raise Refused(str(exc)) from None
-    head = git(top, "rev-parse", "--verify", "-q", f"{base}^{{commit}}", check=False).strip()
+    ref = f"refs/heads/{opts.branch}"
+    head, head_tree, old = resolve(top, f"{base}^{{commit}}", f"{base}^{{tree}}", ref)
     if not head:
         raise Refused("no commit to start from (an empty repository)")
     if not opts.allow_dirty and not target.url:
@@ -148,8 +150,6 @@ def _process(target: Target, opts: Options, result: Result, scratch: Path) -> No
                 f"uncommitted changes ({len(changed)} files): commit or stash them "
                 "(or --allow-dirty: the branch starts from the last commit)"
             )
-    ref = f"refs/heads/{opts.branch}"
-    old = _branch_sha(top, ref)
     remote_sha = ""
     if opts.push:
         remote_sha = _remote_branch(top, opts.remote, opts.branch)
@@ -166,24 +166,25 @@ def _process(target: Target, opts: Options, result: Result, scratch: Path) -> No
     tree = scratch / target.name
     try:
         git(top, "worktree", "add", "-q", "--detach", str(tree), head)
-        _upgrade_in(tree, top, prefix, head, old, remote_sha, ref, opts, result)
+        _upgrade_in(tree, top, prefix, (head, head_tree), old, remote_sha, ref, opts, result)
     finally:
+        # Removes the folder and git's note of it (so nothing is left to prune).
         git(top, "worktree", "remove", "--force", str(tree), check=False)
         shutil.rmtree(scratch, ignore_errors=True)
-        git(top, "worktree", "prune", check=False)
 
 
 def _upgrade_in(
     tree: Path,
     top: Path,
     prefix: str,
-    head: str,
+    start: tuple[str, str],  # the commit the branch starts from, and its tree
     old: str,
     remote_sha: str,
     ref: str,
     opts: Options,
     result: Result,
 ) -> None:
+    head, head_tree = start
     project = tree / prefix if prefix else tree
     argv = [str(project)]
     if opts.check:
@@ -211,16 +212,16 @@ def _upgrade_in(
     result.conflicts = sorted(set(unmerged))
     # Conflicted files go in with their markers: a person resolves them in the MR.
     git(tree, "add", "-u", "--", ".")
-    if not git(tree, "diff", "--cached", "--name-only", "HEAD"):
+    new_tree = git(tree, "write-tree").strip()
+    if new_tree == head_tree:
         result.status = UP_TO_DATE
         return
-    _commit(tree, top, _message(result, opts))
-    new = git(tree, "rev-parse", "HEAD").strip()
     result.status = CONFLICTS if result.conflicts else UPGRADED
     result.branch = opts.branch
-    if old and _same_upgrade(top, old, new, head):
+    if old and _same_upgrade(top, old, head, new_tree):
         result.commit, result.branch_state = old, "unchanged"
     else:
+        new = _commit(top, new_tree, head, _message(result, opts))
         # Compare-and-swap: if the branch moved since we looked, nothing is overwritten.
         git(top, "update-ref", "-m", "dsops fleet", ref, new, old or "0" * 40)
         result.commit, result.branch_state = new, ("updated" if old else "created")
@@ -335,16 +336,24 @@ def _message(result: Result, opts: Options) -> str:
     return f"{subject}\n\n" + "\n".join(body) + f"\n\n{TRAILER}: {to}\n"
 
 
-def _commit(tree: Path, top: Path, message: str) -> None:
+def _commit(top: Path, tree: str, parent: str, message: str) -> str:
+    """A commit of ``tree`` on ``parent`` (no hook runs: commit-tree has none)."""
     identity: list[str] = []
     if not git(top, "config", "user.email", check=False).strip():
         name, email = FALLBACK_IDENTITY
         identity = ["-c", f"user.name={name}", "-c", f"user.email={email}"]
-    git(tree, *identity, "commit", "-q", "--no-verify", "-F", "-", input=message)
+    return git(top, *identity, "commit-tree", tree, "-p", parent, "-F", "-", input=message).strip()
 
 
-def _branch_sha(top: Path, ref: str) -> str:
-    return git(top, "rev-parse", "--verify", "-q", ref, check=False).strip()
+def resolve(top: Path, *names: str) -> list[str]:
+    """Each revision's object name, or "" where it names nothing (one git command)."""
+    out = git(
+        top, "cat-file", "--batch-check=%(objectname)", input="".join(f"{n}\n" for n in names)
+    )
+    found = out.splitlines()
+    if len(found) != len(names):
+        raise DsopsError("git cat-file: an unexpected answer")
+    return [line if _OBJECT.fullmatch(line) else "" for line in found]
 
 
 def _remote_branch(top: Path, remote: str, branch: str) -> str:
@@ -370,10 +379,10 @@ def _not_checked_out(top: Path, ref: str, branch: str) -> None:
         raise Refused(f"{branch} is checked out in a working tree: the fleet never moves it")
 
 
-def _same_upgrade(top: Path, old: str, new: str, head: str) -> bool:
-    """The existing branch already is this upgrade of this commit."""
-    parent = git(top, "rev-parse", f"{old}^", check=False).strip()
-    return parent == head and not git(top, "diff", "--name-only", old, new).strip()
+def _same_upgrade(top: Path, old: str, head: str, new_tree: str) -> bool:
+    """The existing branch already is this upgrade of this commit: one commit on
+    ``head`` holding the same files."""
+    return resolve(top, f"{old}^", f"{old}^{{tree}}") == [head, new_tree]
 
 
 def _clone_or_fetch(url: str, path: Path, remote: str) -> None:
