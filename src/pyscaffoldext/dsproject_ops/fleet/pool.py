@@ -98,6 +98,7 @@ def run(
     """Every target's result, in the order they finished; ``finished`` is called with
     each as it comes in (the progress display)."""
     context = multiprocessing.get_context(start_method())
+    jobs = max(1, jobs)
     warmth = Warmth()
     if start_method() == "fork":
         warmth.start(opts.to)
@@ -114,8 +115,15 @@ def run(
     try:
         while pending or running:
             while pending and len(running) < jobs:
-                job = _start(context, pending.pop(), opts)
+                target = pending.pop()
+                try:
+                    job = _start(context, target, opts)
+                except OSError as exc:  # no process to be had (a limit): this row fails
+                    done(_failed(target, f"cannot start its process: {exc.strerror or exc}"))
+                    continue
                 running[job.conn] = job
+            if not running:
+                continue
             deadline = min(j.started for j in running.values()) + opts.timeout
             for ready in wait(list(running), timeout=max(0.0, deadline - time.monotonic())):
                 assert isinstance(ready, Connection)
@@ -141,7 +149,13 @@ def _start(context: Any, target: Target, opts: Options) -> _Job:
     child = context.Process(
         target=_child, args=(target, opts, scratch, writer), name=f"dsops fleet: {target.name}"
     )
-    child.start()
+    try:
+        child.start()
+    except BaseException:
+        reader.close()
+        writer.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
     # Only the child holds the writing end now: its exit, however abrupt, is an
     # end-of-file here.
     writer.close()
@@ -179,10 +193,7 @@ def _finish(job: _Job) -> Result:
     _clean(job)
     if data is not None:
         return Result(**data)
-    result = Result(job.target.name, str(job.target.url or job.target.path), FAILED)
-    result.reason = _death(job.child.exitcode)
-    result.seconds = round(time.monotonic() - job.started, 2)
-    return result
+    return _failed(job.target, _death(job.child.exitcode), job.started)
 
 
 def _timed_out(job: _Job, timeout: float) -> Result:
@@ -190,9 +201,13 @@ def _timed_out(job: _Job, timeout: float) -> Result:
     job.child.join()
     job.conn.close()
     _clean(job)
-    result = Result(job.target.name, str(job.target.url or job.target.path), FAILED)
-    result.reason = f"timed out after {timeout:.0f} s"
-    result.seconds = round(time.monotonic() - job.started, 2)
+    return _failed(job.target, f"timed out after {timeout:.0f} s", job.started)
+
+
+def _failed(target: Target, reason: str, started: float | None = None) -> Result:
+    result = Result(target.name, str(target.url or target.path), FAILED, reason=reason)
+    if started is not None:
+        result.seconds = round(time.monotonic() - started, 2)
     return result
 
 
