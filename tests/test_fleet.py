@@ -165,6 +165,7 @@ def fleet(old_template: OldTemplate, tmp_path_factory: pytest.TempPathFactory) -
         "expected": expected,
         "kinds": kinds,
         "old": old_template,
+        "originals": originals,
     }
 
 
@@ -292,6 +293,23 @@ def test_fleet_check_then_upgrade_then_again(fleet: dict[str, Any]) -> None:
             assert "uncommitted changes" in e["reason"]
         if kind == "midmerge":
             assert "middle of a merge" in e["reason"]
+    # The fleet's branch holds what a lone `dsops upgrade` gives (every file, markers
+    # included): the warm, forked process changes the speed, never the result.
+    for kind in ("clean", "merges", "conflicts", "foreign"):
+        name = f"{kind}-00"  # the same folder name: an adopted project is named after it
+        alone = f["top"] / "alone" / name
+        alone.parent.mkdir(exist_ok=True)
+        _copy(f["originals"][kind], alone)
+        lone = subprocess.run(
+            [str(BIN / "dsops"), "upgrade", str(alone)],
+            capture_output=True,
+            text=True,
+            env=f["old"].env(),
+            timeout=600,
+        )
+        assert lone.returncode == (1 if kind == "conflicts" else 0), lone.stdout + lone.stderr
+        git(alone, "add", "-u", "--", ".")
+        assert git(alone, "write-tree") == git(repos / name, "rev-parse", f"{BRANCH}^{{tree}}")
     # Nobody's checkout changed: files, index (stages too), HEAD, branch, status.
     assert {n: _snapshot(repos / n) for n in local} == before
     for n in local:
