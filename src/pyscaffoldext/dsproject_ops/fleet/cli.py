@@ -10,15 +10,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Sequence
 
 from ..errors import DsopsError
-from . import report
+from . import pool, report
 from .outcome import CONFLICTS, FAILED, REFUSED, WOULD_CONFLICT, Result
 from .targets import Target, read_list, resolve
-from .worker import Options, process
+from .worker import Options
 
 DONE, SOME_CONFLICTS, USAGE, SOME_REFUSED = 0, 1, 2, 3
 
@@ -149,39 +148,41 @@ def run(args: argparse.Namespace, prog: str) -> int:
 
 
 def run_all(targets: list[Target], opts: Options, jobs: int) -> list[Result]:
-    """Each repository in a worker thread (the work is in its subprocesses); one line
-    per finished repository on stderr, under a live bar when stderr is a terminal."""
-    results: list[Result] = []
-    bar = None
-    if sys.stderr.isatty():
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    """Each repository in a process of its own (:mod:`.pool`); one line per finished
+    repository on stderr, under a live bar when stderr is a terminal."""
+    jobs = min(jobs, len(targets))
+    seen: list[Result] = []
+    if not sys.stderr.isatty():
 
-        bar = Progress(
-            TextColumn("dsops fleet"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-    with ThreadPoolExecutor(max_workers=min(jobs, len(targets))) as pool:
-        futures = [pool.submit(process, t, opts) for t in targets]
-        if bar is None:
-            for future in as_completed(futures):
-                results.append(future.result())
-                print(report.progress(len(results), len(targets), results[-1]), file=sys.stderr)
-            return results
-        with bar:
-            task = bar.add_task("upgrade", total=len(targets))
-            for future in as_completed(futures):
-                results.append(future.result())
-                bar.console.print(
-                    report.progress(len(results), len(targets), results[-1]),
-                    markup=False,
-                    highlight=False,
-                )
-                bar.advance(task)
-    return results
+        def line(result: Result) -> None:
+            seen.append(result)
+            print(report.progress(len(seen), len(targets), result), file=sys.stderr, flush=True)
+
+        return pool.run(targets, opts, jobs, line)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    # Refreshed by hand as results come in: no refresh thread in a process that forks.
+    bar = Progress(
+        TextColumn("dsops fleet"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        auto_refresh=False,
+    )
+    with bar:
+        task = bar.add_task("upgrade", total=len(targets))
+        bar.refresh()
+
+        def advance(result: Result) -> None:
+            seen.append(result)
+            text = report.progress(len(seen), len(targets), result)
+            bar.console.print(text, markup=False, highlight=False)
+            bar.advance(task)
+            bar.refresh()
+
+        return pool.run(targets, opts, jobs, advance)
 
 
 def _valid_branch(name: str) -> bool:

@@ -2,20 +2,23 @@
 the upgrade.
 
 The upgrade never runs in the user's checkout. It runs in a temporary ``git worktree``
-of the last commit (detached), in its own ``dsops upgrade`` process (a crash there is
-one "failed" row); the result is committed there and the upgrade branch is moved to
-that commit with a compare-and-swap (``git update-ref NEW OLD``). The checked-out
-branch, the index and the working tree of the repository are never touched; its
-``.git`` gains the branch (and loses the worktree's bookkeeping again at the end).
+of the last commit (detached), exactly as ``dsops upgrade`` runs (its ``main``, its
+output captured), in a process of its own that :mod:`.pool` started for this one
+repository (a crash there is one "failed" row); the result is committed there and the
+upgrade branch is moved to that commit with a compare-and-swap (``git update-ref NEW
+OLD``). The checked-out branch, the index and the working tree of the repository are
+never touched; its ``.git`` gains the branch (and loses the worktree's bookkeeping
+again at the end).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -44,6 +47,7 @@ MAX_REPORT = 60_000  # characters of the upgrade's report kept per repository
 _HEADER = re.compile(r"^upgrading .* from template (\S+) to (\S+)$|^adopting .* template (\S+) ")
 # "deleted by you" writes nothing either
 _QUIET = {UNCHANGED, KEPT, "deleted by you"}
+_OBJECT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256
 
 
 class Refused(Exception):
@@ -62,12 +66,15 @@ class Options:
     timeout: float = 600.0
 
 
-def process(target: Target, opts: Options) -> Result:
-    """Upgrade one repository; never raises (a surprise is a "failed" row)."""
+def process(target: Target, opts: Options, scratch: Path | None = None) -> Result:
+    """Upgrade one repository, its temporary worktree made in the empty folder
+    ``scratch`` (removed at the end); never raises (a surprise is a "failed" row).
+    Runs the upgrade in this process: call it in a process of its own (:mod:`.pool`)."""
     start = time.monotonic()
     result = Result(target.name, str(target.url or target.path), FAILED)
+    scratch = scratch or Path(tempfile.mkdtemp(prefix="dsops-fleet-"))
     try:
-        _process(target, opts, result)
+        _process(target, opts, result, scratch)
     except Refused as exc:
         result.status, result.reason = REFUSED, str(exc)
     except subprocess.TimeoutExpired as exc:
@@ -76,6 +83,8 @@ def process(target: Target, opts: Options) -> Result:
         text = str(exc).strip().splitlines()
         result.status = FAILED
         result.reason = f"{type(exc).__name__}: {text[-1] if text else ''}".strip(": ")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     result.seconds = round(time.monotonic() - start, 2)
     return result
 
@@ -103,10 +112,13 @@ def _git_env() -> dict[str, str]:
     env = dict(os.environ)
     env["GIT_TERMINAL_PROMPT"] = "0"  # a fleet run never waits for a password
     env["LC_ALL"] = "C"
+    # `git status` in the user's checkout must not rewrite its index (a refresh is
+    # an "optional" write; a user's git running meanwhile would find it locked).
+    env["GIT_OPTIONAL_LOCKS"] = "0"
     return env
 
 
-def _process(target: Target, opts: Options, result: Result) -> None:
+def _process(target: Target, opts: Options, result: Result, scratch: Path) -> None:
     path, base = target.path, "HEAD"
     if target.url:
         _clone_or_fetch(target.url, path, opts.remote)
@@ -127,7 +139,8 @@ def _process(target: Target, opts: Options, result: Result) -> None:
         preflight.check_moment(git_dir)
     except DsopsError as exc:
         raise Refused(str(exc)) from None
-    head = git(top, "rev-parse", "--verify", "-q", f"{base}^{{commit}}", check=False).strip()
+    ref = f"refs/heads/{opts.branch}"
+    head, head_tree, old = resolve(top, f"{base}^{{commit}}", f"{base}^{{tree}}", ref)
     if not head:
         raise Refused("no commit to start from (an empty repository)")
     if not opts.allow_dirty and not target.url:
@@ -137,8 +150,6 @@ def _process(target: Target, opts: Options, result: Result) -> None:
                 f"uncommitted changes ({len(changed)} files): commit or stash them "
                 "(or --allow-dirty: the branch starts from the last commit)"
             )
-    ref = f"refs/heads/{opts.branch}"
-    old = _branch_sha(top, ref)
     remote_sha = ""
     if opts.push:
         remote_sha = _remote_branch(top, opts.remote, opts.branch)
@@ -152,45 +163,45 @@ def _process(target: Target, opts: Options, result: Result) -> None:
         _only_ours(top, head, old, opts.branch)
         if not opts.check:
             _not_checked_out(top, ref, opts.branch)
-    scratch = Path(tempfile.mkdtemp(prefix="dsops-fleet-"))
     tree = scratch / target.name
     try:
         git(top, "worktree", "add", "-q", "--detach", str(tree), head)
-        _upgrade_in(tree, top, prefix, head, old, remote_sha, ref, opts, result)
+        _upgrade_in(tree, top, prefix, (head, head_tree), old, remote_sha, ref, opts, result)
     finally:
+        # Removes the folder and git's note of it (so nothing is left to prune).
         git(top, "worktree", "remove", "--force", str(tree), check=False)
         shutil.rmtree(scratch, ignore_errors=True)
-        git(top, "worktree", "prune", check=False)
 
 
 def _upgrade_in(
     tree: Path,
     top: Path,
     prefix: str,
-    head: str,
+    start: tuple[str, str],  # the commit the branch starts from, and its tree
     old: str,
     remote_sha: str,
     ref: str,
     opts: Options,
     result: Result,
 ) -> None:
+    head, head_tree = start
     project = tree / prefix if prefix else tree
-    argv = [sys.executable, "-m", "pyscaffoldext.dsproject_ops.cli", "upgrade", str(project)]
+    argv = [str(project)]
     if opts.check:
         argv.append("--dry-run")
     if opts.to:
         argv += ["--to", opts.to]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=opts.timeout)
-    result.report = done.stdout[-MAX_REPORT:]
-    _versions(done.stdout, result)
-    if done.returncode == 2:
-        raise Refused(_last_line(done.stderr, "dsops upgrade refused").split("error: ", 1)[-1])
-    if done.returncode not in (0, 1):
-        raise DsopsError(f"dsops upgrade exited {done.returncode}: {_last_line(done.stderr, '')}")
+    code, stdout, stderr = upgrade(argv)
+    result.report = stdout[-MAX_REPORT:]
+    _versions(stdout, result)
+    if code == 2:
+        raise Refused(_last_line(stderr, "dsops upgrade refused").split("error: ", 1)[-1])
+    if code not in (0, 1):
+        raise DsopsError(f"dsops upgrade exited {code}: {_last_line(stderr, '')}")
     if opts.check:
-        found = classes(done.stdout)
+        found = classes(stdout)
         result.conflicts = sorted(p for p, k in found.items() if k == CONFLICT)
-        if done.returncode == 1:
+        if code == 1:
             result.status = WOULD_CONFLICT
         elif all(k in _QUIET for k in found.values()):
             result.status = UP_TO_DATE
@@ -201,16 +212,16 @@ def _upgrade_in(
     result.conflicts = sorted(set(unmerged))
     # Conflicted files go in with their markers: a person resolves them in the MR.
     git(tree, "add", "-u", "--", ".")
-    if not git(tree, "diff", "--cached", "--name-only", "HEAD"):
+    new_tree = git(tree, "write-tree").strip()
+    if new_tree == head_tree:
         result.status = UP_TO_DATE
         return
-    _commit(tree, top, _message(result, opts))
-    new = git(tree, "rev-parse", "HEAD").strip()
     result.status = CONFLICTS if result.conflicts else UPGRADED
     result.branch = opts.branch
-    if old and _same_upgrade(top, old, new, head):
+    if old and _same_upgrade(top, old, head, new_tree):
         result.commit, result.branch_state = old, "unchanged"
     else:
+        new = _commit(top, new_tree, head, _message(result, opts))
         # Compare-and-swap: if the branch moved since we looked, nothing is overwritten.
         git(top, "update-ref", "-m", "dsops fleet", ref, new, old or "0" * 40)
         result.commit, result.branch_state = new, ("updated" if old else "created")
@@ -241,6 +252,16 @@ def _upgrade_in(
                 f"the branch {opts.branch} is updated locally"
             )
         result.pushed = True
+
+
+def upgrade(argv: list[str]) -> tuple[int, str, str]:
+    """``dsops upgrade ARGV`` in this process: its exit code, stdout and stderr."""
+    from ..upgrade.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv, "dsops upgrade")
+    return code, out.getvalue(), err.getvalue()
 
 
 def merge_request_options(result: Result) -> list[str]:
@@ -315,16 +336,24 @@ def _message(result: Result, opts: Options) -> str:
     return f"{subject}\n\n" + "\n".join(body) + f"\n\n{TRAILER}: {to}\n"
 
 
-def _commit(tree: Path, top: Path, message: str) -> None:
+def _commit(top: Path, tree: str, parent: str, message: str) -> str:
+    """A commit of ``tree`` on ``parent`` (no hook runs: commit-tree has none)."""
     identity: list[str] = []
     if not git(top, "config", "user.email", check=False).strip():
         name, email = FALLBACK_IDENTITY
         identity = ["-c", f"user.name={name}", "-c", f"user.email={email}"]
-    git(tree, *identity, "commit", "-q", "--no-verify", "-F", "-", input=message)
+    return git(top, *identity, "commit-tree", tree, "-p", parent, "-F", "-", input=message).strip()
 
 
-def _branch_sha(top: Path, ref: str) -> str:
-    return git(top, "rev-parse", "--verify", "-q", ref, check=False).strip()
+def resolve(top: Path, *names: str) -> list[str]:
+    """Each revision's object name, or "" where it names nothing (one git command)."""
+    out = git(
+        top, "cat-file", "--batch-check=%(objectname)", input="".join(f"{n}\n" for n in names)
+    )
+    found = out.splitlines()
+    if len(found) != len(names):
+        raise DsopsError("git cat-file: an unexpected answer")
+    return [line if _OBJECT.fullmatch(line) else "" for line in found]
 
 
 def _remote_branch(top: Path, remote: str, branch: str) -> str:
@@ -350,10 +379,10 @@ def _not_checked_out(top: Path, ref: str, branch: str) -> None:
         raise Refused(f"{branch} is checked out in a working tree: the fleet never moves it")
 
 
-def _same_upgrade(top: Path, old: str, new: str, head: str) -> bool:
-    """The existing branch already is this upgrade of this commit."""
-    parent = git(top, "rev-parse", f"{old}^", check=False).strip()
-    return parent == head and not git(top, "diff", "--name-only", old, new).strip()
+def _same_upgrade(top: Path, old: str, head: str, new_tree: str) -> bool:
+    """The existing branch already is this upgrade of this commit: one commit on
+    ``head`` holding the same files."""
+    return resolve(top, f"{old}^", f"{old}^{{tree}}") == [head, new_tree]
 
 
 def _clone_or_fetch(url: str, path: Path, remote: str) -> None:
