@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import pytest
-from suite_tools import provide_npm_tools
+from suite_tools import provide_npm_tools, start_peer_installs, stop_peer_installs
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -41,6 +41,7 @@ SLOW_FIXTURES = frozenset(
         "mlflow_server",
         "sftp",
         "old_template",  # builds an old template's repository to upgrade from
+        "release_dist",  # builds this package (its build backend comes from the index)
     }
 )
 
@@ -59,6 +60,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 # pipeline, a running server) are built once: its slow tests share a
                 # worker (`--dist loadgroup`); every other test goes wherever is free.
                 item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+        group = SESSION_GROUPS.get(next((f for f in SESSION_GROUPS if f in uses), ""))
+        if group is not None and not item.get_closest_marker("xdist_group"):
+            # A session fixture that is expensive and made once per worker: the tests
+            # that share one of its values share a worker, so it is made once.
+            item.add_marker(pytest.mark.xdist_group(group(item)))
+    if any("corpus" in getattr(item, "fixturenames", ()) for item in items):
+        # The peer tools (~3 min on a cold machine) install in the background while
+        # the other tests run; the corpus tests wait for them only if they get there first.
+        start_peer_installs()
+
+
+def _param(item: pytest.Item, name: str, default: str) -> str:
+    callspec = getattr(item, "callspec", None)
+    return str(callspec.params.get(name, default)) if callspec is not None else default
+
+
+# Session fixtures whose values are worth making once per run, not once per worker:
+# fixture name -> the xdist group of a test that uses it.
+SESSION_GROUPS: dict[str, Callable[[pytest.Item], str]] = {
+    "corpus": lambda item: f"corpus-{_param(item, 'kind', 'dsproject')}",
+    "release_dist": lambda item: "release-dist",
+}
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    stop_peer_installs()
 
 
 def _uses_module_fixtures(item: pytest.Item) -> bool:
@@ -216,6 +243,23 @@ def copy_repo(tmp_path: Path) -> Callable[[Path], Path]:
 def demo(generate: Callable[..., Path]) -> Path:
     """The default repository (read-only)."""
     return generate()
+
+
+@dataclass(frozen=True)
+class Dist:
+    sdist: Path
+    wheel: Path
+
+
+@pytest.fixture(scope="session")
+def release_dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
+    """This package's sdist and wheel, built once as a release builds them
+    (``python -m build``: the wheel is made from the sdist, in isolated environments)."""
+    dist = tmp_path_factory.mktemp("dist")
+    run([BIN / "python", "-m", "build", "--outdir", dist, ROOT], cwd=dist, timeout=900)
+    (sdist,) = dist.glob("*.tar.gz")
+    (wheel,) = dist.glob("*.whl")
+    return Dist(sdist, wheel)
 
 
 @pytest.fixture()

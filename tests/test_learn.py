@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from conftest import BIN, ProjectEnv, base_env, run
+from conftest import BIN, Dist, ProjectEnv, base_env, run
 
 from pyscaffoldext.dsproject_ops.answers import build
 from pyscaffoldext.dsproject_ops.errors import DsopsError
@@ -495,15 +495,10 @@ def test_every_command_the_learn_page_shows_exists(
         shutil.rmtree(repo)
 
 
-def test_the_wheel_ships_every_catalogue(tmp_path: Path) -> None:
+def test_the_wheel_ships_every_catalogue(release_dist: Dist) -> None:
     import zipfile
 
-    from conftest import ROOT
-
-    dist = tmp_path / "dist"
-    run([BIN / "python", "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, ROOT], cwd=tmp_path)
-    (wheel,) = dist.glob("pyscaffoldext_dsproject_ops-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
+    names = zipfile.ZipFile(release_dist.wheel).namelist()
     for code in catalogue.languages():
         assert f"pyscaffoldext/dsproject_ops/onboarding/learn/{code}.yaml" in names, code
 
