@@ -13,11 +13,13 @@ while the session runs other tests: started once, the tests that need one wait f
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,8 @@ CACHE = Path(
     os.environ.get("DSOPS_TEST_TOOLS")
     or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dsproject-ops-tests"
 )
+# The suite's bytecode (conftest sets it as every Python's PYTHONPYCACHEPREFIX).
+PYCACHE = CACHE / "pycache"
 # Why a tool is missing, by name: the one line a test that needs it fails with.
 PROBLEMS: dict[str, str] = {}
 HINTS = {
@@ -117,6 +121,17 @@ def stop_peer_installs() -> None:
             os.killpg(process.pid, signal.SIGTERM)
         process.wait()
     _WARMING.clear()
+
+
+def prune_pycache() -> None:
+    """Drop the bytecode of the temporary folders of sessions pytest has removed (it
+    keeps the last three): the cache mirrors each source's path, and the generated
+    repositories live in those folders."""
+    sessions = Path(tempfile.gettempdir(), f"pytest-of-{getpass.getuser()}")
+    mirror = PYCACHE / sessions.relative_to(sessions.anchor)
+    for folder in mirror.glob("pytest-*"):
+        if not (sessions / folder.name).exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def need_tool(name: str) -> Path:
