@@ -60,6 +60,29 @@ SLOW_FIXTURES = frozenset(
 )
 
 
+# Slow by hand, in files other helpers edit this round (each mark belongs in its file,
+# as `@pytest.mark.slow  # why` above the test; move it there and drop it here).
+_CICD = "tests/test_cicd.py::test_"
+SLOW_TESTS = {
+    "tests/test_validate_plugins.py::test_a_broken_plugin_is_refused_with_one_line": "venv+pip",
+    "tests/test_validate_plugins.py::test_installing_a_plugin_after_a_cached_run_is_seen": "venv",
+    "tests/test_validate_plugins.py::test_a_plugin_family_is_listed_and_explained": "venv+pip",
+    "tests/test_validate_plugins.py::test_a_plugin_reports_in_every_format": "venv+pip",
+    _CICD
+    + "the_ci_option_decides_which_files_exist_and_they_pass_their_schemas": (
+        "gitlab-ci-local, actionlint and check-jsonschema per option"
+    ),
+    _CICD
+    + "gitlab_ci_local_lists_the_jobs_and_stages_and_expands_the_pipeline": (
+        "gitlab-ci-local per case"
+    ),
+    _CICD
+    + "gitlab_rules_train_on_schedules_and_deliver_only_from_the_default_branch": (
+        "gitlab-ci-local per pipeline source"
+    ),
+}
+
+
 def pytest_configure(config: pytest.Config) -> None:
     provide_npm_tools()
     if "PYTEST_XDIST_WORKER" not in os.environ:
@@ -69,6 +92,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         uses = set(getattr(item, "fixturenames", ()))
+        if item.nodeid.split("[")[0] in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
         if uses & SLOW_FIXTURES or item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.slow)
             if _uses_module_fixtures(item):
@@ -85,6 +110,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # The peer tools (~3 min on a cold machine) install in the background while
         # the other tests run; the corpus tests wait for them only if they get there first.
         start_peer_installs()
+    items[:] = _schedule_order(items)
+
+
+def _schedule_order(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The order xdist hands work out in (``--no-loadscope-reorder``: this one): the
+    groups first, largest first, so no large group starts last and sets the wall time;
+    the corpus groups after them (their peer tools may still be installing); then the
+    other slow tests; the many short tests last, to even out the workers' finish."""
+    groups: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        name = _group(item)
+        if name is not None:
+            groups.setdefault(name, []).append(index)
+
+    def key(pair: tuple[int, pytest.Item]) -> tuple[int, int, int, int]:
+        index, item = pair
+        name = _group(item)
+        if name is not None:
+            members = groups[name]
+            return (1 if name.startswith("corpus-") else 0, -len(members), members[0], index)
+        return (2 if item.get_closest_marker("slow") else 3, 0, index, index)
+
+    return [item for _, item in sorted(enumerate(items), key=key)]
+
+
+def _group(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("xdist_group")
+    if marker is None:
+        return None
+    return str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
 
 
 def _param(item: pytest.Item, name: str, default: str) -> str:

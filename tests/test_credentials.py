@@ -173,6 +173,7 @@ class AuthProxy(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow  # starts an MLflow server and a proxy
 def test_a_password_protected_tracking_server_gets_the_login_from_env(
     tmp_path: Path,
 ) -> None:
@@ -282,6 +283,7 @@ class Recorder(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow  # starts an HTTP server that DVC pushes to
 def test_dvc_sends_the_token_from_config_local(tmp_path: Path) -> None:
     """The real DVC, asking an HTTP remote for data, authenticates with the credential
     that only the ignored .dvc/config.local holds."""

@@ -198,6 +198,7 @@ def test_a_hand_made_folder_gets_answers_not_crashes(tmp_path: Path) -> None:
     assert all(r["message"] for r in results.values())
 
 
+@pytest.mark.slow  # runs PyScaffold's putup
 def test_a_plain_pyscaffold_project_is_told_how_to_adopt_the_workflow(tmp_path: Path) -> None:
     repo = tmp_path / "plain"
     run([BIN / "putup", repo.name], cwd=tmp_path)
@@ -419,6 +420,7 @@ def _has(program: str) -> bool:
     return shutil.which(program) is not None
 
 
+@pytest.mark.slow  # builds an old template and upgrades
 def test_the_upgrade_lesson_fails_behind_the_template_and_passes_after_an_upgrade(
     tmp_path: Path,
 ) -> None:
@@ -521,6 +523,7 @@ def test_the_ci_lesson_lists_the_real_jobs_and_a_skip_is_never_a_pass(
     assert "0 of 11 lessons passed, 1 skipped." in text
 
 
+@pytest.mark.slow  # waits for DVC to give up on a server
 def test_a_server_remote_that_does_not_answer_is_skipped_with_dvcs_reason(
     demo: Path, copy_repo: Callable[[Path], Path]
 ) -> None:
