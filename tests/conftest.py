@@ -10,15 +10,17 @@ generated repository is only ``pip install -e --no-deps``'d into it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import venv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import pytest
 from suite_tools import (
@@ -83,12 +85,53 @@ SLOW_TESTS = {
 }
 
 
+# Where the xdist workers tell the controller each test's group (see pytest_xdist_make_scheduler).
+GROUPS_ENV = "DSOPS_XDIST_GROUPS"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     provide_npm_tools()
     if "PYTEST_XDIST_WORKER" not in os.environ:
         prune_pycache()
+        if getattr(config.option, "numprocesses", None):
+            os.environ[GROUPS_ENV] = tempfile.mkdtemp(prefix="dsops-xdist-groups-")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` that works with pytest 9: xdist 3.8 groups by a suffix it
+    writes into ``item._nodeid``, which pytest 9 no longer reads, so every xdist_group
+    was ignored (each worker built every module fixture). The workers write each
+    test's group to a file at collection; the controller's scheduler reads it."""
+    if config.getvalue("dist") != "loadgroup" or GROUPS_ENV not in os.environ:
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    folder = Path(os.environ[GROUPS_ENV])
+    groups: dict[str, str] = {}
+
+    class Scheduling(LoadGroupScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            if not groups:
+                for written in sorted(folder.glob("*.json")):  # every worker's is the same
+                    groups.update(json.loads(written.read_text(encoding="utf-8")))
+                    break
+            return groups.get(nodeid) or super()._split_scope(nodeid)
+
+    return Scheduling(config, log)
+
+
+def _tell_the_scheduler(items: list[pytest.Item]) -> None:
+    worker, folder = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get(GROUPS_ENV)
+    if worker is None or folder is None:
+        return
+    groups = {item.nodeid: f"group:{name}" for item in items if (name := _group(item))}
+    partial = Path(folder, f"{worker}.json.partial")
+    partial.write_text(json.dumps(groups), encoding="utf-8")
+    partial.rename(partial.with_suffix(""))
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         uses = set(getattr(item, "fixturenames", ()))
@@ -111,6 +154,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # the other tests run; the corpus tests wait for them only if they get there first.
         start_peer_installs()
     items[:] = _schedule_order(items)
+    _tell_the_scheduler(items)
 
 
 def _schedule_order(items: list[pytest.Item]) -> list[pytest.Item]:
@@ -157,6 +201,8 @@ SESSION_GROUPS: dict[str, Callable[[pytest.Item], str]] = {
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     stop_peer_installs()
+    if "PYTEST_XDIST_WORKER" not in os.environ and GROUPS_ENV in os.environ:
+        shutil.rmtree(os.environ.pop(GROUPS_ENV), ignore_errors=True)
 
 
 def _uses_module_fixtures(item: pytest.Item) -> bool:
