@@ -19,6 +19,9 @@ from conftest import BIN, ROOT, base_env, run
 
 from pyscaffoldext.dsproject_ops.answers import CI_CHOICES, PYTHON_CHOICES, cookiecutter_json
 
+# Every test runs the cookiecutter front-end (and most also putup): real runs, not the fast tier.
+pytestmark = pytest.mark.slow
+
 TEMPLATE = ROOT / "templates"
 AUTHOR, EMAIL = "Ada Lovelace", "ada@example.com"
 
@@ -145,7 +148,6 @@ def assert_same_repository(made_by_putup: Path, made_by_cc: Path) -> None:
         assert git(made_by_cc, *args) == git(made_by_putup, *args), args
 
 
-@pytest.mark.slow  # runs both front-ends per option set
 @pytest.mark.parametrize("case", MATRIX, ids=[case[0] for case in MATRIX])
 def test_cookiecutter_makes_the_putup_repository(
     case: tuple[str, tuple[str, ...], str, dict[str, str]], tmp_path: Path

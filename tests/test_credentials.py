@@ -122,6 +122,7 @@ def test_generated_tracking_reads_the_env_file(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow  # runs both front-ends
 def test_cookiecutter_keeps_mlflow_credentials_out_alike(tmp_path: Path) -> None:
     uri = f"https://admin:{SECRET}@mlflow.example.com:5000"
     putup_as_ada(tmp_path / "putup", "demo", ("--mlflow-tracking-uri", uri))
