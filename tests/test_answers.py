@@ -52,6 +52,7 @@ def parse_everything(tree: dict[str, str]) -> None:
             compile(text, path, "exec")
 
 
+@pytest.mark.slow  # renders the whole tree per example
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(description=NASTY, author=NASTY)
 def test_free_text_gives_valid_files_that_keep_the_value(

@@ -19,6 +19,9 @@ from conftest import BIN, ROOT, base_env, run
 
 from pyscaffoldext.dsproject_ops.answers import CI_CHOICES, PYTHON_CHOICES, cookiecutter_json
 
+# Every test runs the cookiecutter front-end (and most also putup): real runs, not the fast tier.
+pytestmark = pytest.mark.slow
+
 TEMPLATE = ROOT / "templates"
 AUTHOR, EMAIL = "Ada Lovelace", "ada@example.com"
 

@@ -122,6 +122,7 @@ def test_generated_tracking_reads_the_env_file(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow  # runs both front-ends
 def test_cookiecutter_keeps_mlflow_credentials_out_alike(tmp_path: Path) -> None:
     uri = f"https://admin:{SECRET}@mlflow.example.com:5000"
     putup_as_ada(tmp_path / "putup", "demo", ("--mlflow-tracking-uri", uri))
@@ -173,6 +174,7 @@ class AuthProxy(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow  # starts an MLflow server and a proxy
 def test_a_password_protected_tracking_server_gets_the_login_from_env(
     tmp_path: Path,
 ) -> None:
@@ -282,6 +284,7 @@ class Recorder(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow  # starts an HTTP server that DVC pushes to
 def test_dvc_sends_the_token_from_config_local(tmp_path: Path) -> None:
     """The real DVC, asking an HTTP remote for data, authenticates with the credential
     that only the ignored .dvc/config.local holds."""

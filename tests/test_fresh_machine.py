@@ -10,6 +10,7 @@ from importlib.metadata import requires
 from pathlib import Path
 from typing import Callable
 
+import pytest
 from conftest import BIN, ROOT, run
 
 
@@ -37,6 +38,7 @@ def test_cookiecutter_is_a_dependency_of_the_package() -> None:
     assert any(r.startswith("cookiecutter") for r in needed), needed
 
 
+@pytest.mark.slow  # runs the cookiecutter front-end
 def test_cookiecutter_prints_the_next_steps(tmp_path: Path) -> None:
     config = tmp_path / "cc.yaml"
     config.write_text(f"replay_dir: {tmp_path / 'replay'}\n", encoding="utf-8")

@@ -257,6 +257,7 @@ def test_force_keeps_unrelated_files_and_commits_only_generated_ones(tmp_path: P
     assert "notes.txt" not in run(["git", "ls-files"], cwd=target).stdout.split()
 
 
+@pytest.mark.slow  # kills putup at many points
 def test_interrupted_generation_leaves_nothing_or_a_complete_tree(
     tmp_path: Path, demo: Path
 ) -> None:

@@ -206,6 +206,7 @@ def check_tree(answers: Answers, tree: dict[str, str]) -> None:
             assert section["url"] == answers.dvc_local_url
 
 
+@pytest.mark.slow  # renders and validates per example
 @settings(
     max_examples=60,
     deadline=None,
@@ -309,6 +310,7 @@ def test_doctor_on_a_setup_cfg_that_is_not_utf8(tmp_path: Path) -> None:
     assert "Traceback" not in done.stdout + done.stderr
 
 
+@pytest.mark.slow  # runs both front-ends
 def test_both_front_ends_write_the_same_bytes_for_awkward_answers(tmp_path: Path) -> None:
     """The escaping filters are one module loaded by both: cookiecutter (through
     ``_extensions``) and putup make the same repository from awkward, valid answers."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from conftest import BIN, ProjectEnv, base_env, run
+from conftest import BIN, Dist, ProjectEnv, base_env, run
 
 from pyscaffoldext.dsproject_ops.answers import build
 from pyscaffoldext.dsproject_ops.errors import DsopsError
@@ -198,6 +198,7 @@ def test_a_hand_made_folder_gets_answers_not_crashes(tmp_path: Path) -> None:
     assert all(r["message"] for r in results.values())
 
 
+@pytest.mark.slow  # runs PyScaffold's putup
 def test_a_plain_pyscaffold_project_is_told_how_to_adopt_the_workflow(tmp_path: Path) -> None:
     repo = tmp_path / "plain"
     run([BIN / "putup", repo.name], cwd=tmp_path)
@@ -419,6 +420,7 @@ def _has(program: str) -> bool:
     return shutil.which(program) is not None
 
 
+@pytest.mark.slow  # builds an old template and upgrades
 def test_the_upgrade_lesson_fails_behind_the_template_and_passes_after_an_upgrade(
     tmp_path: Path,
 ) -> None:
@@ -495,15 +497,10 @@ def test_every_command_the_learn_page_shows_exists(
         shutil.rmtree(repo)
 
 
-def test_the_wheel_ships_every_catalogue(tmp_path: Path) -> None:
+def test_the_wheel_ships_every_catalogue(release_dist: Dist) -> None:
     import zipfile
 
-    from conftest import ROOT
-
-    dist = tmp_path / "dist"
-    run([BIN / "python", "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, ROOT], cwd=tmp_path)
-    (wheel,) = dist.glob("pyscaffoldext_dsproject_ops-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
+    names = zipfile.ZipFile(release_dist.wheel).namelist()
     for code in catalogue.languages():
         assert f"pyscaffoldext/dsproject_ops/onboarding/learn/{code}.yaml" in names, code
 
@@ -526,6 +523,7 @@ def test_the_ci_lesson_lists_the_real_jobs_and_a_skip_is_never_a_pass(
     assert "0 of 11 lessons passed, 1 skipped." in text
 
 
+@pytest.mark.slow  # waits for DVC to give up on a server
 def test_a_server_remote_that_does_not_answer_is_skipped_with_dvcs_reason(
     demo: Path, copy_repo: Callable[[Path], Path]
 ) -> None:

@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import BIN, ROOT, base_env, run
+from conftest import ROOT, Dist, base_env, run
 
 from pyscaffoldext.dsproject_ops.answers import build
 from pyscaffoldext.dsproject_ops.paths import template_root
@@ -18,11 +18,10 @@ def test_editable_install_finds_the_checkout_templates() -> None:
     assert template_root() == ROOT / "templates"
 
 
-@pytest.mark.slow  # builds the wheel and installs it into a new environment
-def test_wheel_ships_templates_and_generates_from_them(tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
-    run([BIN / "python", "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, ROOT], cwd=tmp_path)
-    (wheel,) = dist.glob("pyscaffoldext_dsproject_ops-*.whl")
+@pytest.mark.slow  # installs the wheel (built once per session) into a new environment
+def test_wheel_ships_templates_and_generates_from_them(release_dist: Dist, tmp_path: Path) -> None:
+    wheel = release_dist.wheel  # the release's wheel: built from the sdist
+    assert wheel.name.startswith("pyscaffoldext_dsproject_ops-")
     names = zipfile.ZipFile(wheel).namelist()
     sources = [
         p.relative_to(ROOT).as_posix()

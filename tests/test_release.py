@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BIN, ROOT, run
+from conftest import BIN, ROOT, Dist, run
 
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 
@@ -33,12 +33,11 @@ def test_the_version_has_one_source() -> None:
 
 
 @pytest.mark.slow  # builds the sdist and the wheel in isolated environments
-def test_build_gives_an_sdist_and_a_wheel_that_pass_twine_check(tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
-    run([BIN / "python", "-m", "build", "--outdir", dist, ROOT], cwd=tmp_path, timeout=900)
+def test_build_gives_an_sdist_and_a_wheel_that_pass_twine_check(
+    release_dist: Dist, tmp_path: Path
+) -> None:
     version = template_version()
-    (sdist,) = dist.glob("*.tar.gz")
-    (wheel,) = dist.glob("*.whl")
+    sdist, wheel = release_dist.sdist, release_dist.wheel
     assert sdist.name == f"pyscaffoldext_dsproject_ops-{version}.tar.gz"
     assert wheel.name == f"pyscaffoldext_dsproject_ops-{version}-py3-none-any.whl"
     done = run([BIN / "twine", "check", "--strict", sdist, wheel], cwd=tmp_path)

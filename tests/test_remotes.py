@@ -52,6 +52,7 @@ def test_every_accepted_scheme_is_covered() -> None:
     assert pinned == set(SPEC["_extra_pins"])
 
 
+@pytest.mark.slow  # imports every DVC remote plugin
 def test_dvc_supports_every_scheme_with_the_pinned_plugins() -> None:
     """`dvc version` lists the remote types whose plugin loads (the test extras
     install exactly the template's pins: tests/test_selfcheck.py)."""
@@ -62,6 +63,7 @@ def test_dvc_supports_every_scheme_with_the_pinned_plugins() -> None:
         assert scheme in listed, (scheme, supports)
 
 
+@pytest.mark.slow  # runs gitlab-ci-local, actionlint and validate per remote
 @pytest.mark.parametrize("scheme", sorted(PLUGINS), ids=lambda s: s or "folder")
 def test_the_remote_plugin_reaches_environment_extras_ci_and_image(
     generate: Callable[..., Path], copy_repo: Callable[[Path], Path], scheme: str

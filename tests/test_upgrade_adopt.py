@@ -181,6 +181,7 @@ def _tracked(repo: Path) -> dict[str, bytes]:
     return {p: (repo / p).read_bytes() for p in git(repo, "ls-files").splitlines()}
 
 
+@pytest.mark.slow  # adopts real repositories, then builds them
 @pytest.mark.parametrize("kind", list(FIXTURES))
 def test_adoption_loses_nothing_and_records_the_answers(kind: str, tmp_path: Path) -> None:
     repo = tmp_path / ("proj" if kind != "dsproject" else "churn")

@@ -163,6 +163,7 @@ def yaml_edits(draw: st.DrawFn, path: str) -> str:
     return _with_comments(text, where, [draw(WORD) for _ in where])
 
 
+@pytest.mark.slow  # many three-way YAML merges
 @SETTINGS
 @given(data=st.data())
 @pytest.mark.parametrize("path", ["environment.yml", ".pre-commit-config.yaml"])

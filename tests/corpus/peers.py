@@ -43,20 +43,30 @@ def cache_dir() -> Path:
     return Path(os.environ.get("DSOPS_PEER_CACHE", default))
 
 
+def _target(tool: str) -> Path:
+    pins = PEERS[tool]
+    digest = hashlib.sha256("\n".join((sys.version, *pins)).encode()).hexdigest()[:12]
+    return cache_dir() / f"{tool}-{digest}"
+
+
+def ready(tool: str) -> bool:
+    """Installed already (``peer`` would return at once)."""
+    return (_target(tool) / "ok").exists()
+
+
 def peer(tool: str) -> Path:
     """The ``bin`` folder of ``tool``'s venv, installing it on first use."""
     pins = PEERS[tool]
-    digest = hashlib.sha256("\n".join((sys.version, *pins)).encode()).hexdigest()[:12]
-    root = cache_dir()
+    target = _target(tool)
+    root = target.parent
     root.mkdir(parents=True, exist_ok=True)
-    target = root / f"{tool}-{digest}"
     if (target / "ok").exists():
         return target / "bin"
     with open(root / f".{tool}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (target / "ok").exists():
             return target / "bin"
-        building = root / f".{tool}-{digest}.building"
+        building = root / f".{target.name}.building"
         shutil.rmtree(building, ignore_errors=True)
         venv.EnvBuilder(with_pip=True).create(building)
         done = subprocess.run(
@@ -85,3 +95,8 @@ def _relocate(built: Path, target: Path) -> None:
                 path.write_bytes(data.replace(old, new))
     cfg = built / "pyvenv.cfg"
     cfg.write_bytes(cfg.read_bytes().replace(old, new))
+
+
+if __name__ == "__main__":  # python corpus/peers.py TOOL...: install them (the suite's warm-up)
+    for name in sys.argv[1:]:
+        peer(name)
