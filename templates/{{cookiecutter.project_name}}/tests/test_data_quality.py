@@ -75,7 +75,9 @@ def test_an_out_of_range_value_breaks_the_contract(column: str, value: float) ->
     rows = [GOOD_ROW, {**GOOD_ROW, column: value}]
     (found,) = violations(pd.DataFrame(rows))
     assert (found.column, found.row) == (column, 1)
-    assert str(found).startswith(f"column {column!r}: ") and "out of range" in str(found)
+    assert str(found).startswith(f"column {column!r}: ") and "out of range" in str(
+        found
+    )
 
 
 def test_contract_reports_each_kind_of_problem() -> None:
@@ -86,7 +88,10 @@ def test_contract_reports_each_kind_of_problem() -> None:
     found = "\n".join(problems(frame))
     assert "column 'pressure' is missing" in found
     assert "column 'temperature' has a missing value" in found
-    assert "column 'vibration': -1.0 is out of range [0, 20] (1 row(s), first row 1)" in found
+    assert (
+        "column 'vibration': -1.0 is out of range [0, 20] (1 row(s), first row 1)"
+        in found
+    )
     assert "column 'extra' is not in the data contract" in found
 
 

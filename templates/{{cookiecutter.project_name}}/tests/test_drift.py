@@ -1,12 +1,13 @@
 """The drift check: new readings against the training data's reference statistics."""
 
 import numpy as np
+import pandas as pd
 
 from {{ cookiecutter.package }}.data import SENSORS, generate_sensor_data
 from {{ cookiecutter.package }}.drift import compare, reference_stats
 
 
-def columns(frame) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+def columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return {sensor: frame[sensor].to_numpy(dtype=float) for sensor in SENSORS}
 
 

@@ -41,7 +41,11 @@ INPUTS = [name for name, field in FIELDS.items() if field.required]
 
 def bounds(name: str) -> str:
     field = FIELDS[name]
-    return f"[{field.low:g}, {field.high:g}]" if field.high is not None else f">= {field.low:g}"
+    return (
+        f"[{field.low:g}, {field.high:g}]"
+        if field.high is not None
+        else f">= {field.low:g}"
+    )
 
 
 @lru_cache(maxsize=None)
@@ -91,7 +95,8 @@ class Violation:
             return f"column {self.column!r} has a missing value"
         if self.check.startswith(("dtype", "coerce_dtype")):
             return f"column {self.column!r} must be {FIELDS[self.column].kind.__name__}"
-        return f"column {self.column!r}: {self.value!r} is out of range {bounds(self.column)}"
+        limits = bounds(self.column)
+        return f"column {self.column!r}: {self.value!r} is out of range {limits}"
 
 
 def violations(

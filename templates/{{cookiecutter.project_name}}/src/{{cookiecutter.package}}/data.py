@@ -50,7 +50,8 @@ def generate_sensor_data(
 
 def main(argv: list[str], prog: str) -> int:
     """The `get-data` stage: write the readings described by params.yaml `data`,
-    and, with --new, the new readings to score (`data.new`: other machines, no label)."""
+    and, with --new, the new readings to score (`data.new`: other machines, no label).
+    """
     import argparse
 
     from .params import load_params

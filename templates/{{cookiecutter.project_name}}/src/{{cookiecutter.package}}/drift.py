@@ -67,7 +67,10 @@ def ks(reference: list[float], values: np.ndarray) -> tuple[float, float]:
 
 
 def compare(
-    reference: dict[str, Any], columns: dict[str, np.ndarray], max_psi: float, max_ks: float
+    reference: dict[str, Any],
+    columns: dict[str, np.ndarray],
+    max_psi: float,
+    max_ks: float,
 ) -> dict[str, Any]:
     """The drift report: per sensor PSI, KS and whether it drifted."""
     sensors: dict[str, Any] = {}
@@ -98,7 +101,9 @@ def read_sensors(path: Path) -> dict[str, np.ndarray]:
     """The sensor columns of a CSV file (numpy only: no pandas import for one read)."""
     if not path.is_file():
         raise UserError(f"{path} not found: run the pipeline first (dvc repro)")
-    table = np.genfromtxt(path, delimiter=",", names=True, dtype=float, encoding="utf-8")
+    table = np.genfromtxt(
+        path, delimiter=",", names=True, dtype=float, encoding="utf-8"
+    )
     names = table.dtype.names or ()
     missing = [s for s in SENSORS if s not in names]
     if missing:
@@ -110,7 +115,7 @@ def read_sensors(path: Path) -> dict[str, np.ndarray]:
 
 
 def main(argv: list[str], prog: str) -> int:
-    """The `drift` stage: compare new readings with the training data (params: drift)."""
+    """The `drift` stage: new readings against the training data (params: drift)."""
     import argparse
 
     from .params import load_params

@@ -35,7 +35,7 @@ def add_rolling_features(raw: pd.DataFrame, window: int = 6) -> pd.DataFrame:
     return frame
 
 
-class RollingMeans(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class RollingMeans(TransformerMixin, BaseEstimator):
     """Raw readings (machine_id, hour, sensors) -> the sensors and their rolling means.
 
     To score a machine now, pass its last ``window`` hours of readings: the answer

@@ -40,9 +40,11 @@ def load_model(source: str) -> Any:
     meta_file = Path(source) / "MLmodel"
     if not meta_file.is_file():
         raise UserError(f"no MLflow model at {source} (train one first: dvc repro)")
-    flavor = (yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}).get(
-        "flavors", {}
-    ).get("sklearn")
+    flavor = (
+        (yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {})
+        .get("flavors", {})
+        .get("sklearn")
+    )
     if not flavor:
         raise UserError(f"the model at {source} is no scikit-learn MLflow model")
     path = Path(source) / flavor["pickled_model"]
@@ -101,5 +103,7 @@ def main(argv: list[str], prog: str) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     scored.to_csv(args.output, index=False)
     flagged = int(scored["failure_predicted"].sum())
-    print(f"scored {len(scored)} readings with {source}: {flagged} predicted failure(s)")
+    print(
+        f"scored {len(scored)} readings with {source}: {flagged} predicted failure(s)"
+    )
     return 0

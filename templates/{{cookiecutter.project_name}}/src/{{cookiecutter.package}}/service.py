@@ -2,7 +2,7 @@
 
 Endpoints (the OpenAPI description is at ``/docs`` and ``/openapi.json``):
 
-* ``POST /predict`` ``{"records": [{"machine_id": 3, "hour": 120, "temperature": ...}, ...]}``
+* ``POST /predict`` ``{"records": [{"machine_id": 3, "hour": 120, ...}, ...]}``
   answers ``{"failure_probability": [...], "model": "<version>"}``, one probability
   per record. Records are raw sensor readings: the model computes its features
   (rolling means per machine) itself, from the readings of the same machine in the
