@@ -26,6 +26,7 @@ class Field:
 
 
 FIELDS: dict[str, Field] = {
+{%- if cookiecutter.example %}
     "machine_id": Field(int, 0),
     "hour": Field(int, 0),
     "temperature": Field(float, 0, 150),
@@ -33,8 +34,12 @@ FIELDS: dict[str, Field] = {
     "pressure": Field(float, 0, 60),
     "rotation_speed": Field(float, 0, 3000),
     "failure": Field(int, 0, 1, required=False),
+{%- else %}
+    # One line per column of your raw data, e.g.
+    # "temperature": Field(float, 0, 150),
+{%- endif %}
 }
-LABEL = "failure"
+LABEL = {{ '"failure"' if cookiecutter.example else '""  # the column the model predicts' }}
 # What the model takes: every required column (the label is what it predicts).
 INPUTS = [name for name, field in FIELDS.items() if field.required]
 
