@@ -200,7 +200,8 @@ def test_model_is_an_mlflow_model_that_outputs_failure_probabilities(
     model = mlflow.pyfunc.load_model(str(reproduced.snapshot / "models" / "model"))
     columns = model.metadata.get_input_schema().input_names()
     # Raw readings in: the model computes its rolling means itself.
-    assert columns == ["machine_id", "hour", "temperature", "vibration", "pressure", "rotation_speed"]
+    sensors = ["temperature", "vibration", "pressure", "rotation_speed"]
+    assert columns == ["machine_id", "hour", *sensors]
     test = pd.read_csv(reproduced.snapshot / "data" / "processed" / "test.csv")
     predicted = model.predict(test[columns].head(20))
     assert predicted.shape == (20, 2)

@@ -267,9 +267,7 @@ def test_the_service_takes_raw_readings_and_scores_like_the_predict_stage(
 def test_a_reading_outside_the_data_contract_gets_a_422_naming_the_field(
     service: Service,
 ) -> None:
-    body = json.dumps(
-        {"records": [service.row, {**service.row, "vibration": 25.0}]}
-    ).encode()
+    body = json.dumps({"records": [service.row, {**service.row, "vibration": 25.0}]}).encode()
     status, answer = request(
         service.port, "POST", "/predict", body, {"Content-Type": "application/json"}
     )
