@@ -150,15 +150,24 @@ class Predictor:
         # The probability of the positive class (1 = failure; else the last class).
         self.positive = classes.index(1) if 1 in classes else len(classes) - 1
         self.info = _model_info(source, meta)
+        from .contract import FIELDS, schema
+
+        # The model's columns the data contract describes; its schema is built now
+        # (pandera imported), so the first request is as fast as the others.
+        self.contract = tuple(name for name in self.columns if name in FIELDS)
+        if self.contract:
+            schema(self.contract)
 
     def check(self, records: list[dict[str, Any]]) -> str | None:
         """The first broken rule of the data contract, as one line; None if valid."""
+        if not self.contract:
+            return None
         import pandas as pd
 
         from .contract import violations
 
         frame = pd.DataFrame.from_records(records, columns=list(self.columns))
-        for found in violations(frame, tuple(self.columns)):
+        for found in violations(frame, self.contract):
             where = f"record {found.row}, " if found.row is not None else ""
             return f"{where}{found} (the data contract)"
         return None
