@@ -32,7 +32,17 @@ from sftp_server import SftpServer, sftp_server
 
 pytestmark = pytest.mark.e2e
 
-STAGES = ("get_data", "eda", "check_data", "process", "split", "train", "evaluate", "log")
+STAGES = (
+    "get_data",
+    "eda",
+    "check_data",
+    "split",
+    "train",
+    "evaluate",
+    "log",
+    "predict",
+    "drift",
+)
 LOG = Path("reports/experiments.csv")
 # The CSV columns PRODUCT.md lists (metric columns are checked separately).
 LOG_COLUMNS = (
@@ -139,10 +149,13 @@ def test_repro_runs_every_stage_from_scratch(reproduced: Reproduced) -> None:
         assert f"Running stage '{stage}'" in reproduced.first.stdout, stage
     assert set(outputs(reproduced.snapshot)) >= {
         "data/raw/sensors.csv",
-        "data/interim/features.csv",
+        "data/raw/new_sensors.csv",
         "data/processed/train.csv",
         "data/processed/test.csv",
+        "data/processed/predictions.csv",
         "models/model/MLmodel",
+        "models/reference.json",
+        "reports/drift.json",
         "reports/eda.ipynb",
         "reports/data_quality.json",
         "reports/metrics.json",
@@ -176,14 +189,19 @@ def test_metrics_and_plots_are_declared(reproduced: Reproduced, project_env: Pro
 
 
 def test_model_is_an_mlflow_model_that_outputs_failure_probabilities(
-    reproduced: Reproduced,
+    reproduced: Reproduced, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import mlflow.pyfunc
     import pandas as pd
 
+    # Its first step is the project's own feature code: importable where it is installed.
+    monkeypatch.syspath_prepend(str(reproduced.snapshot / "src"))
+
     model = mlflow.pyfunc.load_model(str(reproduced.snapshot / "models" / "model"))
     columns = model.metadata.get_input_schema().input_names()
-    assert "vibration" in columns and "failure" not in columns
+    # Raw readings in: the model computes its rolling means itself.
+    sensors = ["temperature", "vibration", "pressure", "rotation_speed"]
+    assert columns == ["machine_id", "hour", *sensors]
     test = pd.read_csv(reproduced.snapshot / "data" / "processed" / "test.csv")
     predicted = model.predict(test[columns].head(20))
     assert predicted.shape == (20, 2)
@@ -204,6 +222,104 @@ def test_csv_log_gains_one_complete_row_per_training_run(reproduced: Reproduced)
     assert json.loads(row["parameters"])["n_estimators"] > 0
     achieved = json.loads((reproduced.snapshot / "reports/metrics.json").read_text())
     assert float(row["test_roc_auc"]) == pytest.approx(achieved["test"]["roc_auc"])
+
+
+# --- issue 15: batch scoring, drift, the data contract ------------------------------
+
+
+def test_predict_scores_every_new_reading_and_drift_passes(reproduced: Reproduced) -> None:
+    repo = reproduced.snapshot
+    new = rows_of(repo / "data/raw/new_sensors.csv")
+    scored = rows_of(repo / "data/processed/predictions.csv")
+    assert "failure" not in new[0]  # new readings come without the label
+    assert len(scored) == len(new) > 0
+    assert [(r["machine_id"], r["hour"]) for r in scored] == [
+        (r["machine_id"], r["hour"]) for r in new
+    ]
+    assert all(0 <= float(r["failure_probability"]) <= 1 for r in scored)
+    assert {r["failure_predicted"] for r in scored} <= {"0", "1"}
+    report = json.loads((repo / "reports/drift.json").read_text())
+    assert report["drifted"] == [] and set(report["sensors"]) == {
+        "temperature",
+        "vibration",
+        "pressure",
+        "rotation_speed",
+    }
+    reference = json.loads((repo / "models/reference.json").read_text())
+    assert reference["rows"] == len(rows_of(repo / "data/processed/train.csv"))
+
+
+def rows_of(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_predict_takes_a_model_uri_and_scores_like_the_folder(
+    trained_copy: Path, project_env: ProjectEnv
+) -> None:
+    """The model argument is a URI or a path: ``runs:/<id>/model`` (the run the log
+    stage made) gives the same predictions as models/model."""
+    repo = trained_copy
+    project_env.install(repo)
+    run_id = re.search(r"mlflow run (\w+)", rows(repo)[-1]["outputs"])
+    assert run_id, rows(repo)[-1]["outputs"]
+    done = project_env.run(
+        [
+            project_env.bin / "demo",
+            "predict",
+            "data/raw/new_sensors.csv",
+            "uri.csv",
+            "--model",
+            f"runs:/{run_id.group(1)}/model",
+        ],
+        cwd=repo,
+    )
+    assert f"runs:/{run_id.group(1)}/model" in done.stdout
+    assert rows_of(repo / "uri.csv") == rows_of(repo / "data/processed/predictions.csv")
+
+
+def test_drift_stage_fails_on_shifted_readings(trained_copy: Path, project_env: ProjectEnv) -> None:
+    repo = trained_copy
+    project_env.install(repo)
+    new = repo / "data/raw/new_sensors.csv"
+    readings = rows_of(new)
+    with open(new, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(readings[0]))
+        writer.writeheader()
+        for row in readings:  # the temperature sensors now read 20 degrees hotter
+            writer.writerow({**row, "temperature": f"{float(row['temperature']) + 20:.3f}"})
+    done = project_env.run(["dvc", "repro", "--single-item", "drift"], cwd=repo, check=False)
+    assert done.returncode != 0, done.stdout
+    errors = [line for line in done.stderr.splitlines() if line.startswith("demo drift: error:")]
+    assert len(errors) == 1, done.stderr
+    assert "temperature (PSI" in errors[0] and "drift.max_psi" in errors[0]
+    assert "vibration" not in errors[0]
+    assert "'drift'" in done.stderr  # DVC names the stage that failed
+    report = json.loads((repo / "reports/drift.json").read_text())
+    assert report["drifted"] == ["temperature"]
+
+
+def test_an_out_of_range_reading_fails_check_data(
+    trained_copy: Path, project_env: ProjectEnv
+) -> None:
+    repo = trained_copy
+    project_env.install(repo)
+    raw = repo / "data/raw/sensors.csv"
+    lines = raw.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    cells = lines[5].split(",")
+    cells[header.index("temperature")] = "400.0"
+    lines[5] = ",".join(cells)
+    raw.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = project_env.run(["dvc", "repro", "--single-item", "check_data"], cwd=repo, check=False)
+    assert done.returncode != 0, done.stdout
+    assert (
+        "data/raw/sensors.csv: column 'temperature': 400.0 is out of range [0, 150] "
+        "(1 row(s), first row 4)" in done.stdout
+    )
+    assert "'check_data'" in done.stderr
+    report = json.loads((repo / "reports/data_quality.json").read_text())
+    assert len(report["problems"]) == 1
 
 
 # --- 4. MLflow: the SQLite store, then a real tracking server ---------------------

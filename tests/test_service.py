@@ -101,7 +101,8 @@ def start(repo: Path, project_env: ProjectEnv, log: Path, *options: str) -> Serv
         time.sleep(0.3)
     with open(repo / "data/processed/test.csv", newline="") as fh:
         first = next(csv.DictReader(fh))
-    row = {column: float(first[column]) for column in ready["columns"]}
+    # The CSV's numbers as JSON reads them: machine_id and hour are integers.
+    row = {column: json.loads(first[column]) for column in ready["columns"]}
     return Service(proc, port, log, row)
 
 
@@ -224,6 +225,56 @@ def test_hostile_requests_get_a_json_4xx(
     got, _, answer = raw_exchange(service.port, make(service), timeout=15)
     assert got == status, answer
     assert isinstance(answer["error"], str) and "Traceback" not in answer["error"]
+
+
+def test_the_service_takes_raw_readings_and_scores_like_the_predict_stage(
+    service: Service, trained: Path, project_env: ProjectEnv, tmp_path: Path
+) -> None:
+    """Issue 15: one feature path. A machine's last hours of raw readings get, for
+    the latest one, the probability the batch `predict` command gives it with the
+    machine's whole history (the rolling mean spans features.window = 6 hours)."""
+    status, ready = request(service.port, "GET", "/ready")
+    assert ready["columns"] == [
+        "machine_id",
+        "hour",
+        "temperature",
+        "vibration",
+        "pressure",
+        "rotation_speed",
+    ]
+    scored = tmp_path / "scored.csv"
+    project_env.run(
+        [project_env.bin / "demo", "predict", "data/processed/test.csv", scored],
+        cwd=trained,
+    )
+    with open(trained / "data/processed/test.csv", newline="") as fh:
+        readings = [{c: json.loads(r[c]) for c in ready["columns"]} for r in csv.DictReader(fh)]
+    with open(scored, newline="") as fh:
+        batch = list(csv.DictReader(fh))
+    machine = readings[0]["machine_id"]
+    mine = [i for i, r in enumerate(readings) if r["machine_id"] == machine]
+    last = mine[-6:]
+    body = json.dumps({"records": [readings[i] for i in reversed(last)]}).encode()
+    status, answer = request(
+        service.port, "POST", "/predict", body, {"Content-Type": "application/json"}
+    )
+    assert status == 200, answer
+    assert len(answer["failure_probability"]) == 6
+    expected = float(batch[last[-1]]["failure_probability"])
+    assert answer["failure_probability"][0] == pytest.approx(expected, abs=1e-5)
+
+
+def test_a_reading_outside_the_data_contract_gets_a_422_naming_the_field(
+    service: Service,
+) -> None:
+    body = json.dumps({"records": [service.row, {**service.row, "vibration": 25.0}]}).encode()
+    status, answer = request(
+        service.port, "POST", "/predict", body, {"Content-Type": "application/json"}
+    )
+    assert status == 422, answer
+    assert answer["error"] == (
+        "record 1, column 'vibration': 25.0 is out of range [0, 20] (the data contract)"
+    )
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "OPTIONS", "PATCH"])

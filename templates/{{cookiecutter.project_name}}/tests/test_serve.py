@@ -35,8 +35,9 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame(rng.normal(size=(60, 2)), columns=COLUMNS)
-    labels = (frame["vibration"] > 0).astype(int)
+    # readings inside the data contract's ranges (contract.py)
+    frame = pd.DataFrame(rng.normal(size=(60, 2)) + [60, 2], columns=COLUMNS)
+    labels = (frame["vibration"] > 2).astype(int)
     model = LogisticRegression().fit(frame, labels)
     path = tmp_path_factory.mktemp("serve") / "model"
     mlflow.sklearn.save_model(
@@ -107,7 +108,7 @@ def test_probes_and_version(port: int) -> None:
 
 def test_prediction_is_a_probability_per_record(port: int) -> None:
     body = records(
-        {"temperature": 0.1, "vibration": 2.0}, {"temperature": 0.1, "vibration": -2}
+        {"temperature": 60, "vibration": 4.0}, {"temperature": 60, "vibration": 0.1}
     )
     status, answer = call(port, "POST", "/predict", body)
     assert status == 200
@@ -135,6 +136,14 @@ def test_prediction_is_a_probability_per_record(port: int) -> None:
         (b'{"records": [{"temperature": 1e308, "vibration": 1}]}', 422, "out of range"),
         (b'{"records": [{"temperature": 1e999, "vibration": 1}]}', 422, "out of range"),
         (b'{"records": [{"temperature": NaN, "vibration": 1}]}', 422, "NaN"),
+{%- if cookiecutter.example %}
+        (  # the data contract (contract.py) bounds each reading
+            b'{"records": [{"temperature": 60, "vibration": 1}, '
+            b'{"temperature": 400, "vibration": 1}]}',
+            422,
+            "record 1, column 'temperature': 400.0 is out of range [0, 150]",
+        ),
+{%- endif %}
         (
             b'{"records": [{"temperature": ' + b"9" * 5000 + b', "vibration": 1}]}',
             413,

@@ -22,10 +22,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 {%- if cookiecutter.example %}
     "get-data": ("data:main", "write the example sensor readings (params: data)"),
     "check-data": ("quality:main", "check schema, ranges and missing values"),
-    "process": ("features:process_main", "add model features to raw readings"),
-    "split": ("features:split_main", "split features into training and test sets"),
+    "split": ("split:main", "split readings into training and test sets"),
     "train": ("train:main", "train the model and save it as an MLflow model"),
     "evaluate": ("evaluate:main", "write test metrics, plots and the quality report"),
+    "predict": ("scoring:main", "score new readings with the model (batch)"),
+    "drift": ("drift:main", "compare new readings with the training data"),
     "promote": ("registry:promote_main", "promote the newest model if it wins"),
     "rollback": ("registry:rollback_main", "champion back to the previous one"),
 {%- endif %}

@@ -49,13 +49,16 @@ def generate_sensor_data(
 
 
 def main(argv: list[str], prog: str) -> int:
-    """The `get-data` stage: write the readings described by params.yaml `data`."""
+    """The `get-data` stage: write the readings described by params.yaml `data`,
+    and, with --new, the new readings to score (`data.new`: other machines, no label).
+    """
     import argparse
 
     from .params import load_params
 
     parser = argparse.ArgumentParser(prog=prog, description=main.__doc__)
     parser.add_argument("output", type=Path, help="CSV file to write")
+    parser.add_argument("--new", type=Path, help="CSV file of new readings to write")
     args = parser.parse_args(argv)
     settings = load_params()["data"]
     readings = generate_sensor_data(
@@ -66,4 +69,14 @@ def main(argv: list[str], prog: str) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     readings.to_csv(args.output, index=False)
     print(f"wrote {len(readings)} readings to {args.output}")
+    if args.new:
+        new = settings["new"]
+        unlabelled = generate_sensor_data(
+            n_machines=int(new["n_machines"]),
+            n_hours=int(settings["n_hours"]),
+            seed=int(new["seed"]),
+        ).drop(columns="failure")
+        args.new.parent.mkdir(parents=True, exist_ok=True)
+        unlabelled.to_csv(args.new, index=False)
+        print(f"wrote {len(unlabelled)} new readings to {args.new}")
     return 0

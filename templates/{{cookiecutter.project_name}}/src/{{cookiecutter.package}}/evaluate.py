@@ -19,7 +19,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from .features import LABEL, feature_columns
+from .contract import LABEL
+from .scoring import failure_probabilities, load_model
 
 
 def score(labels: Any, probabilities: Any, threshold: float) -> dict[str, float]:
@@ -85,8 +86,6 @@ def main(argv: list[str], prog: str) -> int:
     """The `evaluate` stage (params: evaluate)."""
     import argparse
 
-    import mlflow.sklearn
-
     from .params import load_params
 
     parser = argparse.ArgumentParser(prog=prog, description=main.__doc__)
@@ -96,8 +95,7 @@ def main(argv: list[str], prog: str) -> int:
     args = parser.parse_args(argv)
     settings = load_params()["evaluate"]
     test = pd.read_csv(args.test)
-    model = mlflow.sklearn.load_model(str(args.model))
-    probabilities = model.predict_proba(test[feature_columns(test)])[:, 1]
+    probabilities = failure_probabilities(load_model(str(args.model)), test)
     metrics = score(test[LABEL], probabilities, float(settings["decision_threshold"]))
     (args.reports / "plots").mkdir(parents=True, exist_ok=True)
     (args.reports / "figures").mkdir(parents=True, exist_ok=True)

@@ -2,9 +2,14 @@
 
 Endpoints (the OpenAPI description is at ``/docs`` and ``/openapi.json``):
 
-* ``POST /predict`` ``{"records": [{"<column>": <value>, ...}, ...]}`` answers
-  ``{"failure_probability": [...], "model": "<version>"}``. The request model is
-  built from the model's MLflow signature: exactly its columns, with its types.
+* ``POST /predict`` ``{"records": [{"machine_id": 3, "hour": 120, ...}, ...]}``
+  answers ``{"failure_probability": [...], "model": "<version>"}``, one probability
+  per record. Records are raw sensor readings: the model computes its features
+  (rolling means per machine) itself, from the readings of the same machine in the
+  request, so send each machine's last hours (params.yaml `features.window`). The
+  request model is built from the model's MLflow signature (exactly its columns, with
+  its types), and the readings must keep the data contract (contract.py): a value out
+  of range gets a 422 that names the record and the column.
 * ``GET /health``: the process is alive (Kubernetes' liveness probe).
 * ``GET /ready``: the model is loaded and answers (readiness probe, HEALTHCHECK).
 * ``GET /version``: model name, version (and registry alias) or run id, commit and
@@ -146,6 +151,27 @@ class Predictor:
         # The probability of the positive class (1 = failure; else the last class).
         self.positive = classes.index(1) if 1 in classes else len(classes) - 1
         self.info = _model_info(source, meta)
+        from .contract import FIELDS, schema
+
+        # The model's columns the data contract describes; its schema is built now
+        # (pandera imported), so the first request is as fast as the others.
+        self.contract = tuple(name for name in self.columns if name in FIELDS)
+        if self.contract:
+            schema(self.contract)
+
+    def check(self, records: list[dict[str, Any]]) -> str | None:
+        """The first broken rule of the data contract, as one line; None if valid."""
+        if not self.contract:
+            return None
+        import pandas as pd
+
+        from .contract import violations
+
+        frame = pd.DataFrame.from_records(records, columns=list(self.columns))
+        for found in violations(frame, self.contract):
+            where = f"record {found.row}, " if found.row is not None else ""
+            return f"{where}{found} (the data contract)"
+        return None
 
     def predict(self, records: list[dict[str, Any]]) -> list[float]:
         import pandas as pd
@@ -248,9 +274,8 @@ def _data_md5(model: str, lock: Path = Path("dvc.lock")) -> dict[str, str]:
 def record_model(columns: dict[str, str], settings: Settings) -> type[BaseModel]:
     """One row: exactly the signature's columns, strictly typed, numbers bounded.
 
-    The one place that says what a valid row is: a data contract (a pandera schema
-    with ranges per column) plugs in here, so the server refuses what training
-    never saw.
+    The shape of a row; its values are then checked against the data contract
+    (contract.py, ``Predictor.check``), so the server refuses what training never saw.
     """
     bound = settings.max_magnitude
     specs: dict[str, Any] = {}
@@ -560,6 +585,9 @@ def create_app(settings: Settings, predictor: Predictor | None = None) -> ASGIAp
                 record.model_validate(row)
             except ValidationError as exc:
                 raise RequestError(422, describe(exc, number, model.columns)) from None
+        broken = await run_in_threadpool(model.check, records)
+        if broken:
+            raise RequestError(422, broken)
         probabilities = await run_in_threadpool(model.predict, records)
         for value in probabilities:
             if math.isfinite(value):

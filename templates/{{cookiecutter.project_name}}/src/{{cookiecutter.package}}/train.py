@@ -1,10 +1,14 @@
 """Train the failure classifier and save it as an MLflow model.
 
 The model is saved under ``models/model`` with ``mlflow.sklearn.save_model``: an
-MLflow model folder (``MLmodel``, the pickled scikit-learn pipeline, its pinned
-requirements and a signature naming the input columns). Load it with
-``mlflow.pyfunc.load_model("models/model")``: ``predict`` returns, for each row,
-the probabilities of [no failure, failure]; column 1 is the failure probability.
+MLflow model folder (``MLmodel``, the scikit-learn pipeline, its pinned requirements
+and a signature naming the input columns). The pipeline starts with the features
+(features.RollingMeans), so it takes raw readings: ``machine_id``, ``hour`` and the
+sensors. Load it with ``mlflow.pyfunc.load_model("models/model")``: ``predict``
+returns, for each reading, the probabilities of [no failure, failure].
+
+The stage also writes the reference statistics of the training data
+(``models/reference.json``), which the `drift` stage compares new data with.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .contract import INPUTS, LABEL
+from .drift import reference_stats
 from .errors import UserError
-from .features import LABEL, feature_columns
+from .features import RollingMeans
 
 # The model's runtime, pinned like setup.cfg, is recorded with the model: MLflow
 # need not infer it (slow), and a model server installs the same versions.
@@ -35,12 +41,16 @@ PIP_REQUIREMENTS = [
 ]
 
 # MLflow saves scikit-learn models with skops, which loads only the types it is told
-# to trust: these are the trees of our own random forest.
-SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
+# to trust: the trees of our own random forest and our own feature step.
+SKOPS_TRUSTED_TYPES = [
+    "sklearn.tree._tree.Tree",
+    f"{RollingMeans.__module__}.{RollingMeans.__qualname__}",
+]
 
 
-def build_model(settings: dict[str, Any]) -> Pipeline:
-    """The estimator params.yaml `train` describes (`model` picks the kind)."""
+def build_model(settings: dict[str, Any], window: int = 6) -> Pipeline:
+    """Features, then the estimator params.yaml `train` describes (`model` picks the
+    kind); ``window`` is params.yaml `features.window`."""
     kind = settings.get("model", "random_forest")
     seed = int(settings.get("seed", 0))
     classifier: ClassifierMixin
@@ -59,7 +69,7 @@ def build_model(settings: dict[str, Any]) -> Pipeline:
         raise UserError(
             f"unknown train.model {kind!r}: use random_forest or logistic_regression"
         )
-    return make_pipeline(StandardScaler(), classifier)
+    return make_pipeline(RollingMeans(window), StandardScaler(), classifier)
 
 
 def cross_validate(
@@ -68,7 +78,7 @@ def cross_validate(
     """ROC AUC over folds that keep each machine's rows together."""
     scores = cross_val_score(
         model,
-        train[feature_columns(train)],
+        train[INPUTS],
         train[LABEL],
         groups=train["machine_id"],
         cv=GroupKFold(n_splits=folds),
@@ -78,7 +88,7 @@ def cross_validate(
 
 
 def fit(model: Pipeline, train: pd.DataFrame) -> Pipeline:
-    return model.fit(train[feature_columns(train)], train[LABEL])
+    return model.fit(train[INPUTS], train[LABEL])
 
 
 def save(model: Pipeline, train: pd.DataFrame, folder: Path) -> None:
@@ -86,8 +96,8 @@ def save(model: Pipeline, train: pd.DataFrame, folder: Path) -> None:
     import mlflow.sklearn  # slow to import: only this step needs it
     from mlflow.models import infer_signature
 
-    features = train[feature_columns(train)]
-    signature = infer_signature(features, model.predict_proba(features.head(5)))
+    readings = train[INPUTS]
+    signature = infer_signature(readings, model.predict_proba(readings.head(5)))
     if folder.exists():  # MLflow refuses to save into an existing folder
         shutil.rmtree(folder)
     mlflow.sklearn.save_model(
@@ -110,13 +120,19 @@ def main(argv: list[str], prog: str) -> int:
     parser.add_argument("train", type=Path, help="training set (CSV)")
     parser.add_argument("model", type=Path, help="MLflow model folder to write")
     parser.add_argument("metrics", type=Path, help="cross-validation metrics (JSON)")
+    parser.add_argument(
+        "reference", type=Path, help="reference statistics of the training data (JSON)"
+    )
     args = parser.parse_args(argv)
-    settings = load_params()["train"]
+    params = load_params()
+    settings = params["train"]
     train = pd.read_csv(args.train)
-    model = build_model(settings)
+    model = build_model(settings, int(params["features"]["window"]))
     scores = cross_validate(model, train, int(settings["cv_folds"]))
     save(fit(model, train), train, args.model)
     args.metrics.parent.mkdir(parents=True, exist_ok=True)
     args.metrics.write_text(json.dumps({"cv": scores}, indent=2) + "\n", "utf-8")
+    stats = reference_stats(train)
+    args.reference.write_text(json.dumps(stats, indent=2) + "\n", "utf-8")
     print(f"cross-validated ROC AUC {scores['roc_auc']:.3f}; model in {args.model}")
     return 0
