@@ -278,7 +278,10 @@ def test_no_secret_is_written_into_the_ci_files(generate: Callable[..., Path]) -
     assert 'dvc remote modify --local default password "$DVC_REMOTE_PASSWORD"' in gitlab
     workflow = (repo / ".github/workflows/train-deliver.yml").read_text(encoding="utf-8")
     assert "DVC_REMOTE_PASSWORD: ${{ secrets.DVC_REMOTE_PASSWORD }}" in workflow
-    assert ".[testing,ssh]" in workflow and ".[testing,ssh]" in gitlab
+    # the SSH plugin comes from the hashed lock both CI files install
+    assert "pip install --require-hashes -r requirements/lock.txt" in workflow
+    assert "pip install --require-hashes -r requirements/lock.txt" in gitlab
+    assert "\ndvc-ssh==" in (repo / "requirements/lock.txt").read_text(encoding="utf-8")
 
 
 def test_gitlab_lint_and_test_jobs_pass_in_the_shell_executor(

@@ -1,6 +1,6 @@
 """Refresh the hashed locks in requirements/ from the pins in setup.cfg.
 
-    python scripts/lock.py          # needs uv (in the testing extra) and the package index
+    python scripts/lock.py   # needs uv (in the testing extra) and the package index
 
 setup.cfg holds the pins (install_requires and the extras); environment.yml repeats
 them for conda and `dsops validate` checks all three agree. This script resolves
@@ -47,24 +47,24 @@ def uv() -> list[str]:
     return [found] if found else [sys.executable, "-m", "uv"]
 
 
-def compile_lock(requirements: list[str], python: str, target: Path, *extra: str) -> None:
+COMPILE = ["pip", "compile", "-", "--universal", "--generate-hashes", "--no-header"]
+
+
+def compile_lock(reqs: list[str], python: str, target: Path, *extra: str) -> None:
     done = subprocess.run(
-        [*uv(), "pip", "compile", "-", "--universal", "--python-version", python,
-         "--generate-hashes", "--no-header", "--quiet", "-o", "-", *extra],
-        input="\n".join(requirements) + "\n",
+        [*uv(), *COMPILE, "--quiet", "--python-version", python, "-o", "-", *extra],
+        input="\n".join(reqs) + "\n",
         capture_output=True,
         text=True,
         check=False,
     )
     if done.returncode:
         sys.exit(f"lock: uv could not resolve the pins:\n{done.stderr.strip()}")
-    what, install = (
-        ("The hashed lock of the model server (the names in requirements/serve.in).",
-         "pip install --require-hashes -r requirements/serve.lock.txt")
-        if target.name == "serve.lock.txt"
-        else ("The hashed lock of development and CI: the project and " + ", ".join(EXTRAS) + ".",
-              "pip install --require-hashes -r requirements/lock.txt")
-    )
+    if target.name == "serve.lock.txt":
+        what = "The hashed lock of the model server: requirements/serve.in."
+    else:
+        what = f"The hashed lock of development and CI: {' '.join(EXTRAS)}."
+    install = f"pip install --require-hashes -r requirements/{target.name}"
     header = HEADER.format(what=what, python=f">={python}", install=install)
     target.write_text(header + done.stdout, encoding="utf-8")
     print(f"wrote {target.relative_to(ROOT)}")
@@ -74,11 +74,12 @@ def main() -> None:
     requirements, python = pins()
     full = REQUIREMENTS / "lock.txt"
     compile_lock(requirements, python, full)
-    by_name = {re.split(r"[=<>!~ ;\[]", r, maxsplit=1)[0].lower(): r for r in requirements}
-    names = (REQUIREMENTS / "serve.in").read_text(encoding="utf-8").split("\n")
-    serving = [by_name.get(n.strip().lower(), n.strip()) for n in names if n.strip()[:1].isalnum()]
+    pinned = {re.split(r"[=<>!~ ;\[]", r, 1)[0].lower(): r for r in requirements}
+    names = (REQUIREMENTS / "serve.in").read_text(encoding="utf-8").split()
+    serving = [pinned.get(n.lower(), n) for n in names if n[:1].isalnum()]
     # Constrained by the full lock: both files name the same version of every package.
-    compile_lock(serving, python, REQUIREMENTS / "serve.lock.txt", "--constraint", str(full))
+    serve = REQUIREMENTS / "serve.lock.txt"
+    compile_lock(serving, python, serve, "--constraint", str(full))
 
 
 if __name__ == "__main__":
