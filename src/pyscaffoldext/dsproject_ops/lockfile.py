@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -50,6 +50,7 @@ class Entry:
     marker: str
     hashes: tuple[str, ...]
     via: tuple[str, ...]  # canonical names of the packages that need it ("" = top level)
+    line: int = field(default=0, compare=False)  # where the entry starts (1-based)
 
     def text(self) -> str:
         head = f"{self.name}=={self.version}" + (f" ; {self.marker}" if self.marker else "")
@@ -62,10 +63,11 @@ def parse(text: str) -> list[Entry]:
     entries: list[Entry] = []
     block: list[str] = []
     via: list[str] = []
+    start = [0]
 
     def close() -> None:
         if block:
-            entries.append(_entry(block, via))
+            entries.append(_entry(block, via, start[0]))
         block.clear()
         via.clear()
 
@@ -75,6 +77,7 @@ def parse(text: str) -> list[Entry]:
             continue
         if raw[:1] not in (" ", "\t") and not line.startswith("#"):
             close()
+            start[0] = number
             block.append(line.rstrip("\\").strip())
         elif line.startswith("--hash="):
             if not block:
@@ -88,17 +91,17 @@ def parse(text: str) -> list[Entry]:
     return entries
 
 
-def _entry(block: list[str], via: list[str]) -> Entry:
+def _entry(block: list[str], via: list[str], line: int) -> Entry:
     try:
         req = Requirement(block[0])
     except InvalidRequirement as exc:
-        raise LockError(f"not a requirement: {block[0]} ({exc})") from None
+        raise LockError(f"line {line}: not a requirement: {block[0]} ({exc})") from None
     pins = [s for s in req.specifier if s.operator == "=="]
     if len(pins) != 1 or len(req.specifier) != 1:
-        raise LockError(f"not an exact pin: {block[0]}")
+        raise LockError(f"line {line}: not an exact pin: {block[0]}")
     hashes = tuple(h[len("--hash=") :] for h in block[1:])
     if not hashes:
-        raise LockError(f"no --hash for {block[0]}")
+        raise LockError(f"line {line}: no --hash for {block[0]}")
     parents = tuple("" if v.startswith("-r") else canonicalize_name(v) for v in via if v)
     return Entry(
         canonicalize_name(req.name),
@@ -106,6 +109,7 @@ def _entry(block: list[str], via: list[str]) -> Entry:
         str(req.marker) if req.marker else "",
         hashes,
         parents or ("",),
+        line,
     )
 
 
