@@ -163,7 +163,6 @@ def _env(base: dict[str, str], venv: Path, cache: Path) -> dict[str, str]:
         VIRTUAL_ENV=str(venv),
         PIP_CACHE_DIR=str(cache / "pip"),
         UV_CACHE_DIR=str(cache / "uv"),
-        UV_PYTHON=sys.executable,  # the same interpreter for both routes: no download
         KEDRO_DISABLE_TELEMETRY="true",
     )
     env.pop("PIP_REQUIRE_VIRTUALENV", None)
@@ -175,11 +174,14 @@ def install_steps(
 ) -> tuple[Step, Step]:
     """(make the venv, install the requirements) on ``route``."""
     if route == "uv":
-        make = timed("venv (uv venv)", [*uv_command(), "venv", "-q", venv], cwd, env)
+        # the interpreter of the pip route (no managed Python download)
+        make = [*uv_command(), "venv", "-q", "--python", sys.executable, venv]
+        made = timed("venv (uv venv)", make, cwd, env)
         sync = "sync" if requirements[0] == "-r" and "lock" in requirements[1] else "install"
         files = [r for r in requirements if r != "-r"] if sync == "sync" else requirements
-        argv = [*uv_command(), "pip", sync, "-q", *files]
-        return make, timed(f"install (uv pip {sync})", argv, cwd, env)
+        # --python: this venv, never the environment running the benchmark
+        argv = [*uv_command(), "pip", sync, "-q", "--python", venv / "bin" / "python", *files]
+        return made, timed(f"install (uv pip {sync})", argv, cwd, env)
     make = timed("venv (python -m venv)", [sys.executable, "-m", "venv", venv], cwd, env)
     argv = [venv / "bin" / "python", "-m", "pip", "install", "-q", *requirements]
     return make, timed("install (pip install)", argv, cwd, env)
@@ -212,7 +214,8 @@ def ours(route: str, putup: Path, work: Path, base: dict[str, str], log: Log) ->
     log(f"ttfp ours/{route}: install, warm cache")
     flow.steps += install_steps(route, venv, lock, repo, env)
     if route == "uv":
-        project = [*uv_command(), "pip", "install", "-q", "--no-deps", "-e", "."]
+        project = [*uv_command(), "pip", "install", "-q", "--python", venv / "bin" / "python"]
+        project += ["--no-deps", "-e", "."]
         flow.steps.append(timed("project (uv pip install --no-deps -e .)", project, repo, env))
     else:
         project = [venv / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps", "-e", "."]
