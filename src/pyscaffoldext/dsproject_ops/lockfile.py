@@ -13,7 +13,7 @@ The generated repository refreshes its own lock with ``python scripts/lock.py``.
 
 from __future__ import annotations
 
-import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -23,10 +23,8 @@ from typing import Iterable, Sequence
 
 import jinja2
 import jinja2.ext
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 from .paths import template_root
+from .spec import load
 
 UNIVERSAL = "locks/universal.txt"
 # The oldest Python the template offers: a universal resolution from it covers the rest.
@@ -35,6 +33,18 @@ _HEADER = """\
 # pyscaffoldext.dsproject_ops.lockfile). Regenerate it after changing a pin in
 # cookiecutter.json:  python -m pyscaffoldext.dsproject_ops.lockfile
 """
+
+
+# uv's output, exactly: `name==version` and an optional `; marker` (the render path runs
+# in cookiecutter's Python too, where only the standard library and Jinja2 exist).
+_PIN = re.compile(
+    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)==([A-Za-z0-9.+!_-]+)(?:\s*;\s*(\S.*))?"
+)
+
+
+def canonicalize_name(name: str) -> str:
+    """PEP 503's normalised name (what ``packaging.utils.canonicalize_name`` returns)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 class LockError(ValueError):
@@ -92,21 +102,18 @@ def parse(text: str) -> list[Entry]:
 
 
 def _entry(block: list[str], via: list[str], line: int) -> Entry:
-    try:
-        req = Requirement(block[0])
-    except InvalidRequirement as exc:
-        raise LockError(f"line {line}: not a requirement: {block[0]} ({exc})") from None
-    pins = [s for s in req.specifier if s.operator == "=="]
-    if len(pins) != 1 or len(req.specifier) != 1:
+    found = _PIN.fullmatch(block[0])
+    if not found:
         raise LockError(f"line {line}: not an exact pin: {block[0]}")
+    name, version, marker = found.groups()
     hashes = tuple(h[len("--hash=") :] for h in block[1:])
     if not hashes:
         raise LockError(f"line {line}: no --hash for {block[0]}")
     parents = tuple("" if v.startswith("-r") else canonicalize_name(v) for v in via if v)
     return Entry(
-        canonicalize_name(req.name),
-        pins[0].version,
-        str(req.marker) if req.marker else "",
+        canonicalize_name(name),
+        version,
+        (marker or "").strip(),
         hashes,
         parents or ("",),
         line,
@@ -190,7 +197,7 @@ def spec_requirements(data: dict[str, object]) -> list[str]:
 
 def compile_universal(root: Path, python: str) -> str:
     """Resolve the spec's pins with uv (needs the package index)."""
-    data = json.loads((root / "cookiecutter.json").read_text(encoding="utf-8"))
+    data = load(root).data
     command = [
         sys.executable,
         "-m",
@@ -224,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Refresh ``locks/universal.txt`` of the template tree (release time)."""
     args = list(sys.argv[1:] if argv is None else argv)
     root = Path(args[0]) if args else template_root()
-    data = json.loads((root / "cookiecutter.json").read_text(encoding="utf-8"))
+    data = load(root).data
     python = str(data["python_version"][0])
     try:
         text = compile_universal(root, python)
