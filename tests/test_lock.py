@@ -38,11 +38,23 @@ def locked(text: str) -> dict[str, set[str]]:
 
 def test_the_shipped_resolution_locks_every_pin_of_the_spec() -> None:
     """A pin bumped in cookiecutter.json without
-    `python -m pyscaffoldext.dsproject_ops.lockfile` fails here."""
-    versions = lockfile.versions(lockfile.universal())
-    for requirement in lockfile.spec_requirements(SPEC):
-        name, version = requirement.split("==")
-        assert versions.get(canonicalize_name(name)) == {version}, requirement
+    `python -m pyscaffoldext.dsproject_ops.lockfile` fails here, for every remote."""
+    for extra in ["", *lockfile.extras(SPEC)]:
+        versions = lockfile.versions(lockfile.universal(extra=extra))
+        for requirement in lockfile.spec_requirements(SPEC, extra):
+            name, version = requirement.split("==")
+            assert versions.get(canonicalize_name(name)) == {version}, (extra, requirement)
+        plugins = {canonicalize_name(f"dvc-{x}") for x in lockfile.extras(SPEC)}
+        assert plugins & set(versions) == ({f"dvc-{extra}"} if extra else set())
+
+
+def test_a_plugin_holds_packages_back_only_where_it_is_used() -> None:
+    """dvc-gdrive pins pyOpenSSL, which caps cryptography: only its variant has it."""
+    default = lockfile.versions(lockfile.universal())
+    gdrive = lockfile.versions(lockfile.universal(extra="gdrive"))
+    assert gdrive["pyopenssl"] == {SPEC["_extra_requires"]["dvc-gdrive"]["pyopenssl"]}
+    assert "pyopenssl" not in default
+    assert gdrive["cryptography"] != default["cryptography"]
 
 
 @pytest.mark.parametrize("remote", ["", "s3://bucket/dvc", "gdrive://folder-id"])
@@ -58,7 +70,8 @@ def test_the_rendered_locks_are_closed_hashed_and_agree(remote: str) -> None:
     wanted = {f"dvc-{remote.split(':')[0]}"} if remote else set()
     assert plugins & set(versions) == wanted
     # closed: the lock holds everything its own packages pull in
-    closure = lockfile.subset(lockfile.universal(), list(versions))
+    extra = remote.split(":")[0]
+    closure = lockfile.subset(lockfile.universal(extra=extra), list(versions))
     assert {e.name for e in closure} == set(versions), "not closed"
     # the serving lock: the serving pins, nothing training-only, versions of the full lock
     serving = lockfile.versions(serve)

@@ -35,11 +35,17 @@ def pins() -> tuple[list[str], str]:
     """The runtime pins plus those of EXTRAS, and the lowest Python, from setup.cfg."""
     cfg = configparser.ConfigParser(interpolation=None)
     cfg.read(ROOT / "setup.cfg", encoding="utf-8")
-    found = cfg.get("options", "install_requires").split()
+    found = lines(cfg.get("options", "install_requires"))
     for extra in EXTRAS:
-        found += cfg.get("options.extras_require", extra).split()
+        found += lines(cfg.get("options.extras_require", extra))
     python = re.sub(r"^[^\d]*", "", cfg.get("options", "python_requires"))
-    return [p for p in found if not p.startswith("#")], python
+    return found, python
+
+
+def lines(text: str) -> list[str]:
+    """The requirements of a multi-line value or file, without comments."""
+    found = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return [line for line in found if line]
 
 
 def uv() -> list[str]:
@@ -52,7 +58,7 @@ COMPILE = ["pip", "compile", "-", "--universal", "--generate-hashes", "--no-head
 
 def compile_lock(reqs: list[str], python: str, target: Path, *extra: str) -> None:
     done = subprocess.run(
-        [*uv(), *COMPILE, "--quiet", "--python-version", python, "-o", "-", *extra],
+        [*uv(), *COMPILE, "--quiet", "--python-version", python, *extra],
         input="\n".join(reqs) + "\n",
         capture_output=True,
         text=True,
@@ -75,8 +81,8 @@ def main() -> None:
     full = REQUIREMENTS / "lock.txt"
     compile_lock(requirements, python, full)
     pinned = {re.split(r"[=<>!~ ;\[]", r, 1)[0].lower(): r for r in requirements}
-    names = (REQUIREMENTS / "serve.in").read_text(encoding="utf-8").split()
-    serving = [pinned.get(n.lower(), n) for n in names if n[:1].isalnum()]
+    names = lines((REQUIREMENTS / "serve.in").read_text(encoding="utf-8"))
+    serving = [pinned.get(n.lower(), n) for n in names]
     # Constrained by the full lock: both files name the same version of every package.
     serve = REQUIREMENTS / "serve.lock.txt"
     compile_lock(serving, python, serve, "--constraint", str(full))
