@@ -65,6 +65,6 @@ def test_time_to_first_prediction_report_from_real_steps() -> None:
     assert "## Time to first prediction" in text
     assert "| dvc repro | exit 3" in text
     warm = re.search(r"- uv route, warm cache: ([\d.]+) s / 4\.0 s = ([\d.]+)×", text)
-    assert warm and abs(float(warm.group(2)) - float(warm.group(1)) / 4.0) < 0.01, text
+    assert warm and abs(float(warm.group(2)) - float(warm.group(1)) / 4.0) < 0.02, text
     assert "- uv route, cold cache: " in text and "= 0." in text
     assert "- pip route, warm cache: – / – = –" in text
