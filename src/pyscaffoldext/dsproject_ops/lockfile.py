@@ -27,6 +27,7 @@ from typing import Any, Iterable, Sequence
 
 import jinja2
 import jinja2.ext
+
 from .paths import template_root
 from .spec import load
 
