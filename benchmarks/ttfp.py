@@ -281,10 +281,19 @@ def measure(
     kedro_bin = kedro_tool(cache, log) if PEER_STARTER.is_dir() else None
     flows: list[Flow] = []
     for route in routes:
-        flows.append(ours(route, putup, work, base, log))
+        flows.append(_logged(ours(route, putup, work, base, log), log))
         if kedro_bin is not None:
-            flows.append(kedro(route, kedro_bin, work, base, log))
+            flows.append(_logged(kedro(route, kedro_bin, work, base, log), log))
     return flows
+
+
+def _logged(flow: Flow, log: Log) -> Flow:
+    """Each flow's steps as soon as it ends (a long run shows its figures early)."""
+    for step in [*flow.steps, *([flow.cold_install] if flow.cold_install else [])]:
+        log(
+            f"ttfp {flow.who}/{flow.route}: {step.name}: {step.problem or f'{step.wall:.1f} s wall, {step.cpu:.1f} s CPU'}"
+        )
+    return flow
 
 
 def _s(value: float | None) -> str:
