@@ -290,9 +290,8 @@ def measure(
 def _logged(flow: Flow, log: Log) -> Flow:
     """Each flow's steps as soon as it ends (a long run shows its figures early)."""
     for step in [*flow.steps, *([flow.cold_install] if flow.cold_install else [])]:
-        log(
-            f"ttfp {flow.who}/{flow.route}: {step.name}: {step.problem or f'{step.wall:.1f} s wall, {step.cpu:.1f} s CPU'}"
-        )
+        said = step.problem or f"{step.wall:.1f} s wall, {step.cpu:.1f} s CPU"
+        log(f"ttfp {flow.who}/{flow.route}: {step.name}: {said}")
     return flow
 
 
