@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick    # our own commands only, 3 runs, small data
     python benchmarks/run.py --only "putup " --runs 25 --output /tmp/putup.md   # a closer look
     python benchmarks/run.py --quick --only service   # only the model service section
+    python benchmarks/run.py --quick --only ttfp      # only time to first prediction (vs Kedro)
 
 Every command is a whole process, timed by wall clock and by the CPU time of the
 process and its children (``getrusage(RUSAGE_CHILDREN)`` deltas). The commands are
@@ -26,6 +27,11 @@ project's model once, then load-tests, one after the other on 127.0.0.1, the old
 standard-library server (benchmarks/stdlib_server.py) and ``<project> serve`` with 1
 and 8 workers, each with the generated ``scripts/loadtest.py`` (same requests, same
 clients): throughput and p50/p99 latency side by side.
+
+The time-to-first-prediction section (full mode, or ``--only ttfp``; benchmarks/ttfp.py)
+follows a newcomer from ``putup`` to the first answered prediction on the uv and the
+pip route, cold and warm package cache, step by step, beside Kedro's spaceflights
+starter from ``kedro new`` to its first trained model.
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
+
+import ttfp  # benchmarks/ttfp.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER = ("pyscaffold==4.6", "pyscaffoldext-dsproject==0.7.2")
@@ -541,6 +549,14 @@ def service_report(
     return lines
 
 
+def measure_ttfp(args: argparse.Namespace, work: Path) -> list[ttfp.Flow]:
+    """Time to first prediction, ours and Kedro's, on each install route (ttfp.py)."""
+    cache = Path(args.cache_dir)
+    putup = (Path(sys.executable).parent if args.quick else ours_env(cache)) / "putup"
+    routes = [r for r in args.ttfp_routes.split(",") if r in ttfp.ROUTES]
+    return ttfp.measure(putup, cache, work / "ttfp", base_env(), routes, log)
+
+
 FLEET_NAMES = (
     "dsops fleet -j {jobs} (fleet of {n} repositories, template change)",
     "dsops upgrade one after another (fleet of {n} repositories, template change)",
@@ -714,6 +730,7 @@ def report(
     benches: list[Bench],
     args: argparse.Namespace,
     service: list[tuple[str, dict[str, object]]] | None = None,
+    flows: list[ttfp.Flow] | None = None,
 ) -> str:
     named = by_name(benches)
     mode = "quick (our own commands only)" if args.quick else "full"
@@ -759,6 +776,8 @@ def report(
         lines.append(f"| {goal.text} | {fmt(value, goal.unit)} | {met} |")
     if service is not None:
         lines += service_report(service, args)
+    if flows is not None:
+        lines += ttfp.report(flows)
     return "\n".join(lines) + "\n"
 
 
@@ -810,6 +829,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="concurrent clients in the model service section (default 8)",
     )
     parser.add_argument(
+        "--ttfp-routes",
+        default=",".join(ttfp.ROUTES),
+        help="install routes of the time-to-first-prediction section (default: uv,pip)",
+    )
+    parser.add_argument(
         "--output",
         default=str(ROOT / "docs" / "benchmarks.md"),
         help="the Markdown report (default: docs/benchmarks.md)",
@@ -831,19 +855,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         cleanups: list[Callable[[], None]] = []
         try:
             service = None
-            if args.only and args.only in "service":
+            flows = None
+            only_service = bool(args.only) and args.only in "service"
+            only_ttfp = bool(args.only) and args.only in "ttfp"
+            if only_service or only_ttfp:
                 benches = []
             else:
                 benches = build_benches(args, Path(tmp), cleanups)
                 if args.only:
                     benches = [b for b in benches if args.only in b.name]
                 run_all(benches, args.runs)
-            if not args.quick or (args.only and args.only in "service"):
+            if (not args.quick and not args.only) or only_service:
                 service = measure_service(args, Path(tmp))
+            if (not args.quick and not args.only) or only_ttfp:
+                flows = measure_ttfp(args, Path(tmp))
         finally:
             for cleanup in cleanups:
                 cleanup()
-    text = report(benches, args, service)
+    text = report(benches, args, service, flows)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(text, encoding="utf-8")
     print(text)

@@ -18,7 +18,9 @@ except ImportError:  # cookiecutter installed apart from dsproject-ops: use the 
             break
     from pyscaffoldext.dsproject_ops.escaping import Escaping
 
+from pyscaffoldext.dsproject_ops.lockfile import Locks  # noqa: E402
+
 # A bad answer ends cookiecutter with our one line, not its traceback (see the class).
 from pyscaffoldext.dsproject_ops.cookiecutter_hooks import OneLineHookErrors  # noqa: E402
 
-__all__ = ["Escaping", "OneLineHookErrors"]
+__all__ = ["Escaping", "Locks", "OneLineHookErrors"]

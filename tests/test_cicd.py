@@ -32,6 +32,8 @@ import yaml
 from conftest import BIN, ProjectEnv, base_env, run
 from suite_tools import need_tool
 
+from pyscaffoldext.dsproject_ops import lockfile
+
 CI_OPTIONS = ("gitlab", "github", "both", "none")
 STAGES = ["lint", "test", "train", "package", "deploy"]
 JOBS = {
@@ -278,7 +280,10 @@ def test_no_secret_is_written_into_the_ci_files(generate: Callable[..., Path]) -
     assert 'dvc remote modify --local default password "$DVC_REMOTE_PASSWORD"' in gitlab
     workflow = (repo / ".github/workflows/train-deliver.yml").read_text(encoding="utf-8")
     assert "DVC_REMOTE_PASSWORD: ${{ secrets.DVC_REMOTE_PASSWORD }}" in workflow
-    assert ".[testing,ssh]" in workflow and ".[testing,ssh]" in gitlab
+    # the SSH plugin comes from the hashed lock both CI files install
+    assert "pip install --require-hashes -r requirements/lock.txt" in workflow
+    assert "pip install --require-hashes -r requirements/lock.txt" in gitlab
+    assert "\ndvc-ssh==" in (repo / "requirements/lock.txt").read_text(encoding="utf-8")
 
 
 def test_gitlab_lint_and_test_jobs_pass_in_the_shell_executor(
@@ -356,12 +361,17 @@ def test_dockerfile_passes_hadolint_and_follows_the_template_pins(
     bases = [args.split()[0] for keyword, args in steps if keyword == "FROM"]
     assert len(bases) == 2 and len(set(bases)) == 1
     assert re.fullmatch(rf"python:{re.escape(python)}\.\d+-slim-[a-z]+", bases[0])
-    # The image installs only what serving needs, at the pins setup.cfg declares.
-    pins = set(cfg["options"]["install_requires"].split())
+    # The image installs only what serving needs (its hashed lock), at the pins
+    # setup.cfg declares (tests/test_lock.py parses the install lines themselves).
     installs = [args for keyword, args in steps if keyword == "RUN" and "pip install" in args]
-    image_pins = set(re.findall(r"[\w.-]+==[\w.]+", installs[0]))
-    assert image_pins <= pins
-    names = {pin.split("==")[0] for pin in image_pins}
+    assert "--require-hashes -r requirements/serve.lock.txt" in installs[0]
+    locked = lockfile.versions(
+        lockfile.parse((repo / "requirements/serve.lock.txt").read_text(encoding="utf-8"))
+    )
+    for pin in cfg["options"]["install_requires"].split():
+        name, version = pin.split("==")
+        assert locked.get(name, {version}) == {version}, pin
+    names = set(locked)
     assert {"mlflow", "scikit-learn", "fastapi", "uvicorn", "prometheus-client"} <= names
     assert not names & {"dvc", "papermill", "ipykernel"}
     users = [args for keyword, args in steps if keyword == "USER"]

@@ -7,7 +7,6 @@ wrote), and ``dvc pull`` in a fresh clone, before anyone pushed, exits 0. Plus w
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 import shlex
@@ -17,7 +16,9 @@ from typing import Callable
 import pytest
 from conftest import BIN, ProjectEnv, base_env, run
 
+from pyscaffoldext.dsproject_ops import lockfile
 from pyscaffoldext.dsproject_ops.answers import cookiecutter_json
+from pyscaffoldext.dsproject_ops.onboarding.next_steps import LOCKED_INSTALL
 
 
 def fenced(text: str) -> list[str]:
@@ -31,9 +32,13 @@ def fenced(text: str) -> list[str]:
     return lines
 
 
-def pip_route(text: str) -> list[str]:
-    [line] = [c for c in fenced(text) if c.startswith("pip install -e")]
-    return shlex.split(line)
+def pip_route(text: str) -> list[list[str]]:
+    """The README's pip route: the hashed lock, then the project without its deps."""
+    found = [shlex.split(c) for c in fenced(text) if c.startswith("pip install ")]
+    assert [c[:3] for c in found] == [["pip", "install", "--require-hashes"]] + [
+        ["pip", "install", "--no-deps"]
+    ], found
+    return found
 
 
 def test_readme_and_onboarding_give_the_same_routes_with_every_tool_the_docs_name(
@@ -46,13 +51,9 @@ def test_readme_and_onboarding_give_the_same_routes_with_every_tool_the_docs_nam
         assert pip_route(readme) == pip_route(onboarding)
         assert "conda env create -f environment.yml" in fenced(readme)[0]
         assert "conda env create -f environment.yml" in fenced(onboarding)[0]
-        cfg = configparser.ConfigParser(interpolation=None)
-        cfg.read(repo / "setup.cfg", encoding="utf-8")
-        extras = re.fullmatch(r"\.\[([\w,]+)\]", pip_route(readme)[-1])
-        assert extras, pip_route(readme)
-        names = {r.split("==")[0] for r in cfg["options"]["install_requires"].split()}
-        for extra in extras.group(1).split(","):
-            names |= {r.split("==")[0] for r in cfg["options.extras_require"][extra].split()}
+        lock, project = pip_route(readme)
+        assert project[-2:] == ["-e", "."]
+        names = set(lockfile.versions(lockfile.parse((repo / lock[-1]).read_text("utf-8"))))
         # What the docs tell a newcomer to run, the pip route installs.
         assert {"pytest", "pre-commit", "mkdocs", "dvc", "mlflow"} <= names
         if options:
@@ -74,8 +75,9 @@ def test_a_newcomers_first_day_passes_the_first_time(
     readme = (repo / "README.md").read_text(encoding="utf-8")
     # The README's pip route, into the project environment (its dependencies are
     # already there; no build isolation keeps it offline and fast).
-    command = pip_route(readme)
-    assert command[:3] == ["pip", "install", "-e"]
+    # The lock's packages are the project environment's (tests/test_lock.py installs
+    # the lock itself into a fresh venv); here the project goes in as the README says.
+    command = pip_route(readme)[1]
     project_env.run(
         [project_env.python, "-m", *command[:2], "-q", "--no-build-isolation", *command[2:]],
         cwd=repo,
@@ -130,4 +132,4 @@ def test_doctor_without_conda_or_pre_commit_advises_what_exists_here(
     )
     done = run([BIN / "dsops", "doctor", repo], cwd=repo, env=env, check=False)
     fixes = dict(re.findall(r"^  \[missing\] +([^:]+):.*\n +fix: (.*)$", done.stdout, re.M))
-    assert fixes["environment"] == 'pip install -e ".[testing]"', done.stdout
+    assert fixes["environment"] == LOCKED_INSTALL, done.stdout

@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import BIN, putup, run
 
 from pyscaffoldext.dsproject_ops.answers import build
-from pyscaffoldext.dsproject_ops.onboarding.next_steps import has_conda, steps, text
+from pyscaffoldext.dsproject_ops.onboarding.next_steps import LOCKED_INSTALL, has_conda, steps, text
 
 OUTSIDE = {"cd", "conda", "git", "."}  # needed before the environment exists
 
@@ -76,8 +76,12 @@ def test_the_environment_step_follows_the_machine() -> None:
     with_conda = steps(answers, "demo", conda=True)[0][0]
     without = steps(answers, "demo", conda=False)[0][0]
     assert with_conda.startswith("cd demo && conda env create -f environment.yml")
-    assert without.endswith('pip install -e ".[testing,s3]"'), without
+    assert without.endswith(LOCKED_INSTALL), without
     from pyscaffoldext.dsproject_ops.render import render
 
-    assert 'pip install -e ".[testing,s3]"' in render(answers)["README.md"]
-    assert steps(build("demo"), "demo", conda=False)[0][0].endswith('pip install -e ".[testing]"')
+    tree = render(answers)
+    for command in LOCKED_INSTALL.split(" && "):
+        assert command in tree["README.md"], command
+    # the lock the README installs carries the remote's plugin
+    assert "\ndvc-s3==" in tree["requirements/lock.txt"]
+    assert steps(build("demo"), "demo", conda=False)[0][0].endswith(LOCKED_INSTALL)

@@ -20,6 +20,7 @@ import jinja2
 
 from .answers import Answers
 from .escaping import Escaping
+from .lockfile import Locks
 from .paths import template_root
 from .spec import load, template_version
 
@@ -33,7 +34,7 @@ def _environment(root: str) -> jinja2.Environment:
     # cookiecutter's StrictEnvironment: undefined names fail, trailing newline kept; the
     # escaping filters are the extension cookiecutter loads from ``_extensions``.
     return jinja2.Environment(
-        extensions=[Escaping],
+        extensions=[Escaping, Locks],
         # Snippets (``__`` keys, paths) load by name too, so the bytecode cache keeps them.
         loader=jinja2.ChoiceLoader(
             [jinja2.FunctionLoader(_snippet), jinja2.FileSystemLoader(root)]

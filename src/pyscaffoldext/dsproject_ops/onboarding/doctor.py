@@ -287,6 +287,9 @@ def install_route(facts: Facts, environ: Env) -> str:
         return "conda env update -f environment.yml --prune"
     if facts.has("requirements.txt"):
         return "pip install -r requirements.txt"
+    if facts.has("requirements/lock.txt") and facts.has("setup.cfg"):
+        # the README's pip route: the hashed lock, then the project without deps
+        return "pip install --require-hashes -r requirements/lock.txt && pip install --no-deps -e ."
     if facts.has("setup.cfg") and _testing_extra(facts):
         return 'pip install -e ".[testing]"'  # the README's pip route: tools included
     return "pip install -e ."

@@ -13,6 +13,11 @@ def has_conda() -> bool:
     return any(shutil.which(tool) for tool in ("conda", "mamba", "micromamba"))
 
 
+LOCKED_INSTALL = (
+    "pip install --require-hashes -r requirements/lock.txt && pip install --no-deps -e ."
+)
+
+
 def install_step(answers: Answers, target: str, conda: bool) -> tuple[str, str]:
     """The environment: conda's where conda is, else the README's pip route."""
     if conda:
@@ -21,15 +26,12 @@ def install_step(answers: Answers, target: str, conda: bool) -> tuple[str, str]:
             f"&& conda activate {answers.project_name}",
             "the pinned environment, with this package installed",
         )
-    from ..render import context
-
-    # The remote's DVC plugin extra, by the template's own rule (cookiecutter.json).
-    extra = context(answers)["cookiecutter"].get("__dvc_extra", "")
-    extras = "testing" + (f",{extra}" if extra else "")
+    # The README's pip route: the hashed lock (with the remote's DVC plugin), then the
+    # project itself.
     return (
         f"cd {shlex.quote(target)} && python -m venv .venv && . .venv/bin/activate "
-        f'&& pip install -e ".[{extras}]"',
-        "the pinned packages in a virtual environment (no conda on this machine)",
+        f"&& {LOCKED_INSTALL}",
+        "the locked packages in a virtual environment (no conda on this machine)",
     )
 
 

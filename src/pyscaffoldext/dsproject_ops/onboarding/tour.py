@@ -25,6 +25,7 @@ FOLDERS: dict[str, str] = {
     "references": "data dictionaries, manuals and other explanatory material",
     "configs": "configuration that differs between environments",
     "scripts": "small command-line entry points around the package",
+    "requirements": "hashed locks that pip, uv, CI and the image install from",
     "docs": "the project's documentation",
     "src": "the Python package (install it with `pip install -e .`)",
     "tests": "pytest tests",

@@ -48,6 +48,7 @@ BUILTIN: dict[str, tuple[str, str, str]] = {
     "syntax": (".syntax", "SYN", "YAML, TOML, INI, JSON and notebooks parse"),
     "precommit": (".precommit", "PC", "pre-commit configuration"),
     "environment": (".environment", "ENV", "conda environment and package metadata"),
+    "lock": (".lock", "LCK", "hashed lock files"),
     "dvc": (".dvc", "DVC", "DVC pipeline and remotes"),
     "ci": (".ci", "CI", "GitLab CI and GitHub Actions"),
     "schemas": (".schemas", "SCH", "CI, Dependabot and Compose files against their JSON schemas"),

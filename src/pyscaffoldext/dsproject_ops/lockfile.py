@@ -1,0 +1,283 @@
+"""The hashed lock files of the generated repository, resolved at release time.
+
+Generating a repository needs no network, so the resolution ships with the template:
+``python -m pyscaffoldext.dsproject_ops.lockfile`` (release time, needs the index)
+resolves the spec's pins (runtime and development tools) with ``uv pip compile
+--universal --generate-hashes`` into ``locks/universal.txt``: valid on every platform
+and Python the template offers (uv writes environment markers where they differ). Each
+DVC remote plugin is resolved the same way with those pins, and only what changes is
+kept (``locks/extra-<name>.txt``: added or moved packages, ``# drop:`` the removed
+ones), so a plugin that holds a package back (dvc-gdrive's pyOpenSSL pin holds back
+cryptography) does so only in the repositories that use it. A repository's
+``requirements/lock.txt`` and ``requirements/serve.lock.txt`` are the parts of its
+variant its answers need (the closure of their top-level pins, read from uv's
+``# via`` annotations): the two files agree on every version they share. The generated
+repository refreshes its own locks with ``python scripts/lock.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import jinja2
+import jinja2.ext
+
+from .paths import template_root
+from .spec import load
+
+UNIVERSAL = "locks/universal.txt"
+EXTRA = "locks/extra-{}.txt"
+_HEADER = """\
+# The resolution the generated repositories' locks are cut from (see
+# pyscaffoldext.dsproject_ops.lockfile). Regenerate it after changing a pin in
+# cookiecutter.json:  python -m pyscaffoldext.dsproject_ops.lockfile
+"""
+_DROP = "# drop:"
+
+
+# uv's output, exactly: `name==version` and an optional `; marker` (the render path runs
+# in cookiecutter's Python too, where only the standard library and Jinja2 exist).
+_PIN = re.compile(
+    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)==([A-Za-z0-9.+!_-]+)(?:\s*;\s*(\S.*))?"
+)
+
+
+def canonicalize_name(name: str) -> str:
+    """PEP 503's normalised name (what ``packaging.utils.canonicalize_name`` returns)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+class LockError(ValueError):
+    """A lock file that is not uv's hashed ``requirements.txt`` output."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One locked requirement: ``name==version ; marker`` with its hashes."""
+
+    name: str  # canonical
+    version: str
+    marker: str
+    hashes: tuple[str, ...]
+    via: tuple[str, ...]  # canonical names of the packages that need it ("" = top level)
+    line: int = field(default=0, compare=False)  # where the entry starts (1-based)
+
+    def text(self) -> str:
+        head = f"{self.name}=={self.version}" + (f" ; {self.marker}" if self.marker else "")
+        lines = [head] + [f"    --hash={h}" for h in self.hashes]
+        return " \\\n".join(lines)
+
+
+def parse(text: str) -> list[Entry]:
+    """The entries of a ``uv pip compile --generate-hashes`` output (line annotations)."""
+    entries: list[Entry] = []
+    block: list[str] = []
+    via: list[str] = []
+    start = [0]
+
+    def close() -> None:
+        if block:
+            entries.append(_entry(block, via, start[0]))
+        block.clear()
+        via.clear()
+
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line:
+            continue
+        if raw[:1] not in (" ", "\t") and not line.startswith("#"):
+            close()
+            start[0] = number
+            block.append(line.rstrip("\\").strip())
+        elif line.startswith("--hash="):
+            if not block:
+                raise LockError(f"line {number}: a hash outside a requirement")
+            block.append(line.rstrip("\\").strip())
+        elif line.startswith("# via") and block:
+            via.extend(v.strip() for v in line[len("# via") :].split(","))
+        elif line.startswith("#   ") and block:  # uv's split annotation style
+            via.append(line[1:].strip())
+    close()
+    return entries
+
+
+def _entry(block: list[str], via: list[str], line: int) -> Entry:
+    found = _PIN.fullmatch(block[0])
+    if not found:
+        raise LockError(f"line {line}: not an exact pin: {block[0]}")
+    name, version, marker = found.groups()
+    hashes = tuple(h[len("--hash=") :] for h in block[1:])
+    if not hashes:
+        raise LockError(f"line {line}: no --hash for {block[0]}")
+    parents = tuple("" if v.startswith("-r") else canonicalize_name(v) for v in via if v)
+    return Entry(
+        canonicalize_name(name),
+        version,
+        (marker or "").strip(),
+        hashes,
+        parents or ("",),
+        line,
+    )
+
+
+def subset(entries: Sequence[Entry], roots: Iterable[str]) -> list[Entry]:
+    """The entries ``roots`` need: the roots and, transitively, what they pull in."""
+    wanted = {canonicalize_name(r) for r in roots}
+    missing = wanted - {e.name for e in entries}
+    if missing:
+        raise LockError(f"not in the lock: {', '.join(sorted(missing))}")
+    keep = set(wanted)
+    changed = True
+    while changed:
+        changed = False
+        for entry in entries:
+            if entry.name not in keep and any(p in keep for p in entry.via if p):
+                keep.add(entry.name)
+                changed = True
+    return [e for e in entries if e.name in keep]
+
+
+def versions(entries: Iterable[Entry]) -> dict[str, set[str]]:
+    """``{canonical name: versions}`` (a package forked by markers has more than one)."""
+    found: dict[str, set[str]] = {}
+    for entry in entries:
+        found.setdefault(entry.name, set()).add(entry.version)
+    return found
+
+
+def text_of(entries: Iterable[Entry]) -> str:
+    return "\n".join(e.text() for e in entries) + "\n"
+
+
+@lru_cache(maxsize=16)
+def _read(path: str, mtime: float) -> tuple[tuple[Entry, ...], tuple[str, ...]]:
+    text = Path(path).read_text(encoding="utf-8")
+    drop = [
+        canonicalize_name(n.strip())
+        for line in text.splitlines()
+        if line.startswith(_DROP)
+        for n in line[len(_DROP) :].split(",")
+        if n.strip()
+    ]
+    return tuple(parse(text)), tuple(drop)
+
+
+def universal(root: Path | None = None, extra: str = "") -> tuple[Entry, ...]:
+    """The resolution for the spec's pins, plus the DVC plugin ``dvc-<extra>``."""
+    base = root or template_root()
+    path = base / UNIVERSAL
+    entries, _ = _read(str(path), path.stat().st_mtime)
+    if not extra:
+        return entries
+    path = base / EXTRA.format(extra)
+    changed, drop = _read(str(path), path.stat().st_mtime)
+    gone = set(drop) | {e.name for e in changed}
+    merged = [e for e in entries if e.name not in gone] + list(changed)
+    return tuple(sorted(merged, key=lambda e: (e.name, e.marker)))
+
+
+@jinja2.pass_environment
+def hashed_lock(env: jinja2.Environment, roots: Iterable[str], extra: str = "") -> str:
+    """Jinja filter: the locked closure of ``roots`` as ``requirements.txt`` text (from
+    the variant with the DVC plugin of ``extra``, when given)."""
+    root = None
+    for loader in getattr(env.loader, "loaders", [env.loader]):
+        for folder in getattr(loader, "searchpath", []):
+            if (Path(folder) / UNIVERSAL).is_file():
+                root = Path(folder)
+                break
+        if root:
+            break
+    return text_of(subset(universal(root, extra), roots)).rstrip("\n")
+
+
+class Locks(jinja2.ext.Extension):
+    """Registers ``hashed_lock`` (``putup`` and cookiecutter)."""
+
+    def __init__(self, environment: jinja2.Environment) -> None:
+        super().__init__(environment)
+        environment.filters["hashed_lock"] = hashed_lock
+
+
+def _pins(table: object) -> list[str]:
+    return [f"{n}=={v}" for n, v in table.items()] if isinstance(table, dict) else []
+
+
+def spec_requirements(data: dict[str, Any], extra: str = "") -> list[str]:
+    """The spec's runtime and development pins, plus a DVC plugin's (``extra``)."""
+    found = _pins(data.get("_pins")) + _pins(data.get("_dev_pins"))
+    if extra:
+        plugin = f"dvc-{extra}"
+        found.append(f"{plugin}=={data['_extra_pins'][plugin]}")
+        found += _pins(data.get("_extra_requires", {}).get(plugin))
+    return found
+
+
+def extras(data: dict[str, Any]) -> list[str]:
+    """The DVC remote extras of the spec (``dvc-s3`` -> ``s3``)."""
+    return [name[len("dvc-") :] for name in data.get("_extra_pins", {})]
+
+
+def compile_pins(requirements: Sequence[str], python: str) -> str:
+    """uv's universal hashed resolution of ``requirements`` (needs the package index)."""
+    command = [sys.executable, "-m", "uv", "pip", "compile", "-", "--universal"]
+    command += ["--python-version", python, "--generate-hashes"]
+    command += ["--annotation-style", "line", "--no-header", "--quiet"]
+    done = subprocess.run(
+        command, input="\n".join(requirements) + "\n", capture_output=True, text=True
+    )
+    if done.returncode:
+        lines = done.stderr.strip().splitlines() or ["uv failed"]
+        raise LockError(lines[-1])
+    parse(done.stdout)  # parse what we write
+    return done.stdout.replace("-r -", "-r spec")
+
+
+def delta(default: str, variant: str) -> str:
+    """The lines of ``variant`` that are not in ``default``, and a ``# drop:`` line."""
+    base = {(e.name, e.version, e.marker, e.hashes): e for e in parse(default)}
+    mine = parse(variant)
+    kept = {e.name for e in mine}
+    changed = [e for e in mine if (e.name, e.version, e.marker, e.hashes) not in base]
+    names = {e.name for e in changed}
+    # a package with a changed fork is replaced whole: every entry of that name
+    entries = [e for e in mine if e.name in names]
+    dropped = sorted({e.name for e in base.values()} - kept)
+    lines = [f"{_DROP} {', '.join(dropped)}"] if dropped else []
+    via_lines = [
+        e.text() + ("\n    # via " + ", ".join(p or "-r spec" for p in e.via)) for e in entries
+    ]
+    return "\n".join(lines + via_lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Refresh ``locks/`` of the template tree (release time)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    root = Path(args[0]) if args else template_root()
+    data = load(root).data
+    python = str(data["python_version"][0])  # the oldest: a universal lock covers the rest
+    try:
+        default = compile_pins(spec_requirements(data), python)
+        variants = {x: compile_pins(spec_requirements(data, x), python) for x in extras(data)}
+    except LockError as exc:
+        print(f"lock: {exc}", file=sys.stderr)
+        return 1
+    (root / UNIVERSAL).parent.mkdir(exist_ok=True)
+    (root / UNIVERSAL).write_text(_HEADER + default, encoding="utf-8")
+    print(f"wrote {root / UNIVERSAL} ({len(parse(default))} packages)")
+    for extra, text in variants.items():
+        target = root / EXTRA.format(extra)
+        head = f"# What the DVC plugin dvc-{extra} changes in {UNIVERSAL}.\n"
+        target.write_text(head + delta(default, text), encoding="utf-8")
+        print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
