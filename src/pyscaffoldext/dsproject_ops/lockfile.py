@@ -259,7 +259,14 @@ def delta(default: str, variant: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Refresh ``locks/`` of the template tree (release time)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("-h", "--help"):
+        print("usage: python -m pyscaffoldext.dsproject_ops.lockfile [TEMPLATE_DIR]\n")
+        print(__doc__)
+        return 0
     root = Path(args[0]) if args else template_root()
+    if not (root / "cookiecutter.json").is_file():
+        print(f"lock: {root} is not a template folder (no cookiecutter.json)", file=sys.stderr)
+        return 2
     data = load(root).data
     python = str(data["python_version"][0])  # the oldest: a universal lock covers the rest
     try:
