@@ -174,7 +174,7 @@ def score(uri: str, test: Any, policy: Policy) -> float:
     import numpy as np
 
     from .evaluate import score as metrics
-    from .features import LABEL
+    from .contract import LABEL
 
     model = mlflow.pyfunc.load_model(uri)
     schema = model.metadata.get_input_schema()
