@@ -421,7 +421,12 @@ def test_dockerignore_keeps_data_caches_stores_notebooks_and_git_out(
 # --- the model server: the image's command and the host command ----------------------
 
 # What a COPY may lose to .dockerignore: build leftovers and folder placeholders.
-JUNK = re.compile(r"(^|/)(__pycache__|[^/]+\.egg-info)(/|$)|\.py[cod]$|(^|/)\.gitkeep$")
+# What .dockerignore may drop from a COPY: build junk, placeholders, and the drift
+# stage's reference statistics (a batch input beside the model, not served).
+JUNK = re.compile(
+    r"(^|/)(__pycache__|[^/]+\.egg-info)(/|$)|\.py[cod]$|(^|/)\.gitkeep$"
+    r"|^models/reference\.json$"
+)
 
 
 def free_port() -> int:

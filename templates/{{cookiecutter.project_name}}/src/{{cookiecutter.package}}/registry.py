@@ -173,8 +173,8 @@ def score(uri: str, test: Any, policy: Policy) -> float:
     import mlflow.pyfunc
     import numpy as np
 
-    from .evaluate import score as metrics
     from .contract import LABEL
+    from .evaluate import score as metrics
 
     model = mlflow.pyfunc.load_model(uri)
     schema = model.metadata.get_input_schema()
