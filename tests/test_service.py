@@ -480,6 +480,32 @@ def test_several_workers_serve_and_add_up_their_metrics(
         assert served.stop() == 0, served.logged()[-3000:]
 
 
+def test_the_generated_load_test_gets_answers_from_the_real_server(
+    service: Service, trained: Path, project_env: ProjectEnv
+) -> None:
+    # scripts/loadtest.py builds its requests from data/processed/test.csv: they must
+    # satisfy the data contract (integer ids and hours), or every request is a 422.
+    done = project_env.run(
+        [
+            project_env.python,
+            "scripts/loadtest.py",
+            "--json",
+            "--url",
+            f"http://127.0.0.1:{service.port}",
+            "--concurrency",
+            "2",
+            "--requests",
+            "20",
+            "--rows",
+            "3",
+        ],
+        cwd=trained,
+        timeout=300,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["ok"] == 20 and result["failed"] == 0, result
+
+
 def test_serve_help_shows_the_defaults(trained: Path, project_env: ProjectEnv) -> None:
     done = project_env.run([project_env.bin / "demo", "serve", "--help"], cwd=trained)
     text = " ".join(done.stdout.split())

@@ -39,6 +39,15 @@ def loopback(host: str) -> bool:
         return False
 
 
+def number(text: str) -> int | float:
+    """A CSV cell as JSON would write it: integer columns (ids, hours) stay integers,
+    which the data contract requires."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
 def body(url: str, rows: int, data: Path) -> bytes:
     """A valid /predict body: the model's columns (from /ready) with real values."""
     parsed = urllib.parse.urlsplit(url)
@@ -59,9 +68,9 @@ def body(url: str, rows: int, data: Path) -> bytes:
     if data.is_file():
         with data.open(newline="", encoding="utf-8") as fh:
             for row, _ in zip(csv.DictReader(fh), range(rows)):
-                records.append({c: float(row[c]) for c in columns})
+                records.append({c: number(row[c]) for c in columns})
     while len(records) < rows:
-        records.append({c: 0.0 for c in columns})
+        records.append({c: 0 for c in columns})
     return json.dumps({"records": records}).encode()
 
 
