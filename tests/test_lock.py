@@ -100,13 +100,20 @@ def test_environment_yml_agrees_with_the_lock(demo: Path) -> None:
 
 
 def pip_installs(command: str) -> Iterator[list[str]]:
-    """The arguments of each `pip install` in a shell command line."""
-    words = shlex.split(command.replace("\\\n", " "))
+    """The arguments of each `pip install` in a shell script (one line or many, with
+    comments: a quote in a comment is no quote)."""
+    lexer = shlex.shlex(command.replace("\\\n", " "), posix=True, punctuation_chars="();<>|&\n")
+    lexer.whitespace = " \t\r"  # a newline ends a command, like `;`
+    lexer.whitespace_split = True
+    words = list(lexer)
     for i, word in enumerate(words):
         if word == "install" and i and words[i - 1] == "pip":
             rest = words[i + 1 :]
-            end = next((j for j, w in enumerate(rest) if w in ("&&", ";", "||")), len(rest))
+            end = next((j for j, w in enumerate(rest) if w in _ENDS), len(rest))
             yield rest[:end]
+
+
+_ENDS = ("&&", ";", "||", "|", "&", "\n")
 
 
 def test_the_image_installs_only_the_serving_lock(demo: Path) -> None:

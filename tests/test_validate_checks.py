@@ -351,7 +351,10 @@ def b_dkr007(r: Path) -> Where:
 
 
 def b_dkr009(r: Path) -> Where:
-    return "Dockerfile", replace(r, "Dockerfile", "    numpy==", "    numpy==1.0.0 \\")
+    # The image installs the hashed serving lock; a pin added by hand beside it
+    return "Dockerfile", insert(
+        r, "Dockerfile", "-r requirements/serve.lock.txt", "RUN pip install numpy==1.0.0"
+    )
 
 
 def b_k8s001(r: Path) -> Where:

@@ -29,7 +29,7 @@ import jinja2
 import jinja2.ext
 
 from .paths import template_root
-from .spec import load
+from .spec import is_template, load
 
 UNIVERSAL = "locks/universal.txt"
 EXTRA = "locks/extra-{}.txt"
@@ -264,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(__doc__)
         return 0
     root = Path(args[0]) if args else template_root()
-    if not (root / "cookiecutter.json").is_file():
+    if not is_template(root):
         print(f"lock: {root} is not a template folder (no cookiecutter.json)", file=sys.stderr)
         return 2
     data = load(root).data

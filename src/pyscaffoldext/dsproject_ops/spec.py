@@ -121,6 +121,11 @@ def _load(root: str) -> TemplateSpec:
     return TemplateSpec(Path(root), data)
 
 
+def is_template(root: Path) -> bool:
+    """Whether ``root`` is a template tree (it has a spec)."""
+    return (Path(root) / "cookiecutter.json").is_file()
+
+
 def load(root: Path | None = None) -> TemplateSpec:
     """The spec of the template tree at ``root`` (the installed one by default)."""
     return _load(str(root or template_root()))

@@ -281,7 +281,25 @@ def adjust(
             )
             continue
         out.append(c)
-    return _skip_dependents(out, template_package)
+    return _skip_dependents(_skip_document_users(out), template_package)
+
+
+# Template files that cannot work without a template document: the MkDocs site's home
+# page is docs/index.md; a team whose docs are Sphinx (docs/index.rst) keeps its own
+# docs, and a mkdocs.yml whose nav starts at a missing page would not build (DOC003).
+DOCUMENT_NEEDS = {"mkdocs.yml": "docs/index.md"}
+
+
+def _skip_document_users(changes: list[Change]) -> list[Change]:
+    skipped = {c.path: c.note for c in changes if c.kind == SKIPPED}
+    out = []
+    for c in changes:
+        needed = DOCUMENT_NEEDS.get(c.path)
+        if c.kind == ADDED and needed in skipped:
+            note = f"needs {needed}, which is not added ({skipped[needed]})"
+            c = replace(c, kind=SKIPPED, text=None, note=note)
+        out.append(c)
+    return out
 
 
 def _skip_dependents(changes: list[Change], package: str) -> list[Change]:
