@@ -100,7 +100,11 @@ def test_the_remote_plugin_reaches_environment_extras_ci_and_image(
     # The image serves the model and nothing else: no DVC, so no remote plugin either.
     steps = instructions((repo / "Dockerfile").read_text(encoding="utf-8"))
     installs = [a for k, a in steps if k == "RUN" and "pip install" in a][0]
-    pins = set(re.findall(r"[\w.-]+==[\w.]+", installs))
+    # it installs its own hashed lock (requirements/serve.lock.txt), not the development one
+    served = re.search(r"--require-hashes -r (\S+)", installs)
+    assert served and served.group(1) != "requirements/lock.txt", installs
+    pinned = (repo / served.group(1)).read_text(encoding="utf-8")
+    pins = set(re.findall(r"^[\w.-]+==[\w.]+", pinned, re.M))
     assert pins and not {p for p in pins if p.startswith("dvc")}, pins
     # The training jobs.
     train = route
