@@ -84,19 +84,30 @@ def test_the_remote_plugin_reaches_environment_extras_ci_and_image(
         companions = SPEC["_extra_requires"].get(name, {})
         wanted = {f"{name}=={version}"} | {f"{n}=={v}" for n, v in companions.items()}
         assert set(extras[name[4:]].split()) == wanted
-    # The pip route and the conda environment install the remote's plugin.
-    suffix = f"[testing,{extra}]" if extra else "[testing]"
-    assert f'pip install -e ".{suffix}"' in (repo / "README.md").read_text(encoding="utf-8")
+    # The pip route (the hashed lock) and the conda environment install the remote's plugin.
+    route = "pip install --require-hashes -r requirements/lock.txt"
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    assert route in readme and "pip install --no-deps -e ." in readme
+    lock = (repo / "requirements/lock.txt").read_text(encoding="utf-8")
+    for name in filter(None, PLUGINS.values()):
+        pinned = re.search(
+            rf"^{re.escape(name)}==[\w.]+ \\\n\s+--hash=sha256:[0-9a-f]{{64}}", lock, re.M
+        )
+        assert bool(pinned) == (name == plugin), (name, plugin)
     environment = yaml.safe_load((repo / "environment.yml").read_text(encoding="utf-8"))
     pip = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
     assert pip == [f"-e .[{extra}]" if extra else "-e ."]
     # The image serves the model and nothing else: no DVC, so no remote plugin either.
     steps = instructions((repo / "Dockerfile").read_text(encoding="utf-8"))
     installs = [a for k, a in steps if k == "RUN" and "pip install" in a][0]
-    pins = set(re.findall(r"[\w.-]+==[\w.]+", installs))
+    # it installs its own hashed lock (requirements/serve.lock.txt), not the development one
+    served = re.search(r"--require-hashes -r (\S+)", installs)
+    assert served and served.group(1) != "requirements/lock.txt", installs
+    pinned = (repo / served.group(1)).read_text(encoding="utf-8")
+    pins = set(re.findall(r"^[\w.-]+==[\w.]+", pinned, re.M))
     assert pins and not {p for p in pins if p.startswith("dvc")}, pins
     # The training jobs.
-    train = f'pip install -e ".{suffix}"'
+    train = route
     if ci in ("gitlab", "both"):
         work = copy_repo(repo)
         preview = yaml.safe_load(gcl(work, "--preview").stdout)
