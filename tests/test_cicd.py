@@ -586,7 +586,8 @@ def test_the_train_job_retrains_and_then_the_image_command_and_host_command_serv
     assert (repo / "reports/promotion.md").read_text(encoding="utf-8").strip()
     check_retrain_branch(origin, seen, default, repo)
     rows = list(csv.DictReader((repo / "data/processed/test.csv").open()))[:3]
-    typed = [{k: float(v) for k, v in row.items()} for row in rows]
+    # The CSV's numbers as JSON reads them: ids and hours are integers (the data contract).
+    typed = [{k: json.loads(v) for k, v in row.items()} for row in rows]
 
     # The image, without an engine: the build context's files land where COPY puts
     # them; the build stage's `pip install --no-deps .` runs on exactly those files
