@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from .. import lockfile
 from .context import Context
 from .registry import Check, Issue
+
+if TYPE_CHECKING:
+    from .. import lockfile
+
+# lockfile is imported where a lock is read: its Jinja filter pulls in jinja2, which no
+# other check needs (a third of a static run's start-up).
 
 LOCK = "requirements/lock.txt"
 SERVE = "requirements/serve.lock.txt"
@@ -25,6 +30,8 @@ class _Lock(Check):
 
 
 def _entries(ctx: Context, rel: str) -> tuple[list[lockfile.Entry] | None, Issue | None]:
+    from .. import lockfile
+
     text = ctx.text(rel)
     if text is None:
         return None, None
@@ -81,6 +88,8 @@ class LockMatchesPins(_Lock):
             yield problem
         if entries is None:
             return
+        from .. import lockfile
+
         locked = lockfile.versions(entries)
         for name, version, where in _setup_pins(ctx):
             have = locked.get(canonicalize_name(name))
@@ -119,6 +128,8 @@ class ServeLockWithinLock(_Lock):
         full, _ = _entries(ctx, LOCK)
         if serve is None or full is None:
             return
+        from .. import lockfile
+
         locked = lockfile.versions(full)
         for entry in serve:
             if entry.version not in locked.get(entry.name, set()):
