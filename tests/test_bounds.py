@@ -3,7 +3,7 @@ reason, within 200 MB; symlinks out of the repository are never read; untracked
 files that `git add -A` would commit are secret-scanned.
 
 Each hostile repository is checked in a child process that reports its own peak
-memory (``ru_maxrss``), so one runaway parse cannot take the test run down with it.
+memory (``VmHWM``), so one runaway parse cannot take the test run down with it.
 """
 
 from __future__ import annotations
@@ -27,15 +27,27 @@ BOMB = "".join(
     for prev, name in zip([""] + list("abcdefgh"), "abcdefghi")
 )
 
+# The child's own peak: VmHWM of its address space. Linux's ru_maxrss is not that: exec
+# carries over the peak of the address space it replaces, so a child started from a
+# large pytest worker reported the worker's size.
 _CHILD = """
 import json, resource, sys
 from pathlib import Path
 from pyscaffoldext.dsproject_ops.validate.runner import validate
 result = validate(Path(sys.argv[1]))
+def peak_mb():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({
     "findings": [[f.code, f.file, f.message] for f in result.findings],
     "skipped": result.skipped,
-    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "rss_mb": peak_mb(),
 }))
 """
 

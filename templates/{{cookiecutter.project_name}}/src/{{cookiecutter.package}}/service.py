@@ -644,3 +644,9 @@ def configure_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
+    # A library's warning (scikit-learn's, say) is a log record too: one JSON line,
+    # never a bare traceback-style line that log collectors cannot parse.
+    logging.captureWarnings(True)
+    warned = logging.getLogger("py.warnings")
+    warned.handlers[:] = [handler]
+    warned.propagate = False
