@@ -99,6 +99,9 @@ def base_env() -> dict[str, str]:
     )
     env.pop("MLFLOW_TRACKING_URI", None)
     env.pop("PYTHONPATH", None)
+    # A user's `pip install` compiles the bytecode; a development shell that forbids
+    # writing it would time the compiler on every run instead of the command.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     # putup needs a git identity; only where git has none is one given (it would
     # also spare PyScaffold's and our own `git config` calls, favouring nobody).
     found = subprocess.run(["git", "config", "--get", "user.name"], capture_output=True, text=True)

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from .. import locktext
 from .context import Context
 from .registry import Check, Issue
-
-if TYPE_CHECKING:
-    from .. import lockfile
-
-# lockfile is imported where a lock is read: its Jinja filter pulls in jinja2, which no
-# other check needs (a third of a static run's start-up).
 
 LOCK = "requirements/lock.txt"
 SERVE = "requirements/serve.lock.txt"
@@ -29,15 +24,13 @@ class _Lock(Check):
         return ctx.text(LOCK) is not None
 
 
-def _entries(ctx: Context, rel: str) -> tuple[list[lockfile.Entry] | None, Issue | None]:
-    from .. import lockfile
-
+def _entries(ctx: Context, rel: str) -> tuple[list[locktext.Entry] | None, Issue | None]:
     text = ctx.text(rel)
     if text is None:
         return None, None
     try:
-        return lockfile.parse(text), None
-    except lockfile.LockError as exc:
+        return list(locktext.parsed(text)), None
+    except locktext.LockError as exc:
         found = re.match(r"line (\d+): ", str(exc))
         return None, Issue(
             f"{rel} is not a hashed lock ({exc}): {REFRESH}",
@@ -88,9 +81,7 @@ class LockMatchesPins(_Lock):
             yield problem
         if entries is None:
             return
-        from .. import lockfile
-
-        locked = lockfile.versions(entries)
+        locked = locktext.versions(entries)
         for name, version, where in _setup_pins(ctx):
             have = locked.get(canonicalize_name(name))
             if have is None:
@@ -128,9 +119,7 @@ class ServeLockWithinLock(_Lock):
         full, _ = _entries(ctx, LOCK)
         if serve is None or full is None:
             return
-        from .. import lockfile
-
-        locked = lockfile.versions(full)
+        locked = locktext.versions(full)
         for entry in serve:
             if entry.version not in locked.get(entry.name, set()):
                 have = "/".join(sorted(locked.get(entry.name, set()))) or "nothing"
