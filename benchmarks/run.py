@@ -44,18 +44,17 @@ import os
 import platform
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-import ttfp  # benchmarks/ttfp.py, beside this script
+import serving  # benchmarks/serving.py, beside this script
+import ttfp
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER = ("pyscaffold==4.6", "pyscaffoldext-dsproject==0.7.2")
@@ -339,6 +338,12 @@ def generate_old(work: Path, python: Path) -> Path:
 # ---------------------------------------------------------------- the run
 
 
+REPRO = "dvc repro (generated repository, from scratch)"
+WARM_REPRO = "demo repro (the same, stages sharing warm imports)"
+NOOP_REPRO = "dvc repro (generated repository, nothing changed)"
+GENERATED_TESTS = "pytest (generated repository's tests, after dvc repro)"
+
+
 def build_benches(
     args: argparse.Namespace, work: Path, cleanups: list[Callable[[], None]]
 ) -> list[Bench]:
@@ -424,22 +429,49 @@ def build_benches(
             env = {"PATH": path, "VIRTUAL_ENV": str(project.parent)}
             benches.append(
                 Bench(
-                    "dvc repro (generated repository, from scratch)",
+                    REPRO,
                     [str(project / "python"), "-m", "dvc", "repro", "-q"],
                     copy_of(base, work, "repro"),
                     env=env,
                     max_runs=args.repro_runs,
                 )
             )
-        else:
+            cli = [str(project / "python"), "-m", f"{base.name}.cli"]
+            if "repro" in sh([*cli, "--help"], cwd=base, env={**base_env(), **env}).stdout:
+                benches.append(
+                    Bench(
+                        WARM_REPRO,
+                        [*cli, "repro", "-q"],
+                        copy_of(base, work, "warm-repro"),
+                        env=env,
+                        max_runs=args.repro_runs,
+                    )
+                )
+            # The loop after the first run: nothing changed, and the project's own tests.
+            trained = copy_of(base, work, "trained")(0)
+            log("training the model once for the no-op repro and the generated tests")
+            sh([project / "python", "-m", "dvc", "repro", "-q"], trained, {**base_env(), **env})
             benches.append(
                 Bench(
-                    "dvc repro (generated repository, from scratch)",
-                    [],
-                    fixed(base),
-                    problem="missing (no dvc.yaml generated)",
+                    NOOP_REPRO,
+                    [str(project / "python"), "-m", "dvc", "repro", "-q"],
+                    fixed(trained),
+                    env=env,
                 )
             )
+            benches.append(
+                Bench(
+                    GENERATED_TESTS,
+                    [str(project / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                    fixed(trained),
+                    env=env,
+                )
+            )
+        else:
+            benches += [
+                Bench(name, [], fixed(base), problem="missing (no dvc.yaml generated)")
+                for name in (REPRO, NOOP_REPRO, GENERATED_TESTS)
+            ]
     return benches
 
 
@@ -450,23 +482,6 @@ SERVERS = (
     ("FastAPI/uvicorn, 1 worker", "serve", 1),
     ("FastAPI/uvicorn, 8 workers", "serve", 8),
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], path: str) -> bool:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2):
-                return True
-        except OSError:
-            time.sleep(0.5)
-    return False
 
 
 def measure_service(args: argparse.Namespace, work: Path) -> list[tuple[str, dict[str, object]]]:
@@ -484,7 +499,7 @@ def measure_service(args: argparse.Namespace, work: Path) -> list[tuple[str, dic
     sh([project / "python", "-m", "dvc", "repro", "-q", "train"], cwd=repo, env=env)
     results: list[tuple[str, dict[str, object]]] = []
     for label, kind, workers in SERVERS:
-        port = _free_port()
+        port = serving.free_port()
         if kind == "stdlib":
             argv = [str(project / "python"), str(ROOT / "benchmarks" / "stdlib_server.py")]
             argv += ["--port", str(port)]
@@ -497,7 +512,7 @@ def measure_service(args: argparse.Namespace, work: Path) -> list[tuple[str, dic
         with open(work / f"server-{kind}-{workers}.log", "wb") as out:
             proc = subprocess.Popen(argv, cwd=repo, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
-            if not _wait_ready(port, proc, probe):
+            if not serving.wait_until_answers(port, proc, probe):
                 results.append((label, {"problem": "did not start"}))
                 continue
             load = [str(project / "python"), "scripts/loadtest.py", "--json"]
@@ -682,12 +697,21 @@ GOALS = [
     ),
     Goal("`dsops --help` ≤ 0.15 s", lambda b: _wall(b, "dsops --help"), 0.15, "s"),
     Goal("`dsops learn` ≤ 0.3 s", lambda b: _wall(b, "dsops learn"), 0.3, "s"),
+    Goal("`dvc repro` from scratch ≤ 8 s CPU", lambda b: _cpu(b, REPRO), 8.0, "s"),
+    Goal("`demo repro` from scratch ≤ 8 s CPU", lambda b: _cpu(b, WARM_REPRO), 8.0, "s"),
+    Goal("`dvc repro` with nothing changed ≤ 1.0 s", lambda b: _wall(b, NOOP_REPRO), 1.0, "s"),
+    Goal("the generated tests ≤ 8 s", lambda b: _wall(b, GENERATED_TESTS), 8.0, "s"),
 ]
 
 
 def _wall(benches: dict[str, Bench], name: str) -> float | None:
     bench = benches.get(name)
     return median(bench.walls) if bench else None
+
+
+def _cpu(benches: dict[str, Bench], name: str) -> float | None:
+    bench = benches.get(name)
+    return median(bench.cpus) if bench else None
 
 
 def _untracked_ratio(benches: dict[str, Bench]) -> float | None:
