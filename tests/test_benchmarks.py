@@ -68,3 +68,16 @@ def test_time_to_first_prediction_report_from_real_steps() -> None:
     assert warm and abs(float(warm.group(2)) - float(warm.group(1)) / 4.0) < 0.02, text
     assert "- uv route, cold cache: " in text and "= 0." in text
     assert "- pip route, warm cache: – / – = –" in text
+    # Issue 18's goals, judged on the measured flow (the serve step absent: "–").
+    goals = text[text.index("Goals:") :]
+    assert re.search(
+        r"\| time to first prediction, warm cache \(uv\) ≤ 45 s \| [\d.]+ s \| yes \|", goals
+    )
+    assert re.search(
+        r"≤ 1\.0× Kedro's time to first trained model \(uv, warm\) \| 0\.\d\d× \| yes \|", goals
+    )
+    assert "| the server ready ≤ 2 s after start | – | – |" in goals
+    slow = ttfp.Flow("ours", "uv", [ttfp.Step("serve: until /ready answers", 3.5, 3.0)])
+    slow_goals = "\n".join(ttfp.goals([slow, kedro]))
+    assert "| the server ready ≤ 2 s after start | 3.5 s | **no** |" in slow_goals
+    assert "| … ≤ 1.0× Kedro's time to first trained model (uv, warm) | 0.88× | yes |" in slow_goals
