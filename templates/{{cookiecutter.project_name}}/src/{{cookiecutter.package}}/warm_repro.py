@@ -17,13 +17,15 @@ command runs in its own process, as under plain `dvc repro`.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import os
 import signal
 import socket
 import struct
 import sys
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 # Set by `repro` for dvc and so for every stage command; the server removes it from
 # the commands it runs, so a command that calls another one runs that one itself.
@@ -174,6 +176,9 @@ def serve(listener: socket.socket) -> Request | None:
                     conn.close()  # the client runs the command itself
                     continue
                 warm_up(request.argv[0] if request.argv else "")
+                # The imported objects go to a generation the collector never visits:
+                # scanning them in a child would copy every page the fork shares.
+                gc.freeze()
                 pid = os.fork()
                 if pid == 0:
                     # The child: drop the server's signal plumbing and sockets.
@@ -302,13 +307,50 @@ def repro_main(argv: list[str], prog: str) -> int:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def exit_child(request: Request) -> NoReturn:
+    """Run the command and end the child as a Python process ends, minus tearing
+    down every module the server imported (that alone costs more than most stages)."""
+    import threading
+    import traceback
+
+    try:
+        code = run_request(request)
+    except SystemExit as exc:  # argparse's errors and --help, sys.exit() in a command
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    except KeyboardInterrupt:  # as Python does: the traceback, then die by SIGINT
+        traceback.print_exc()
+        code = -signal.SIGINT
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    for thread in threading.enumerate():  # what Python waits for before it exits
+        if not thread.daemon and thread is not threading.current_thread():
+            thread.join()
+    atexit._run_exitfuncs()  # MLflow ends its active run there, for example
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    if code < 0:
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code)
+
+
 def server_main(fd: int) -> int:
+    gc.disable()  # collections only in the forked commands (see gc.freeze above)
     listener = socket.socket(fileno=fd)
     request = serve(listener)
     if request is None:
         listener.close()
         return 0
-    return run_request(request)
+    gc.enable()
+    exit_child(request)
 
 
 if __name__ == "__main__":
