@@ -1,18 +1,21 @@
 """The warm stage runner: `dvc repro` whose stages share one Python process's imports.
 
-Every stage of dvc.yaml is `python -m {{ cookiecutter.package }}.cli COMMAND ...`, a new process that
-imports pandas, scikit-learn, MLflow... again: imports cost more CPU than the work.
-`{{ cookiecutter.project_name }} repro` starts a small fork server, runs `dvc repro` with
-`{{ cookiecutter.package|upper }}_WARM_SOCKET` naming the server's socket, then stops the server. DVC still
-decides which stages run and records each one in dvc.lock; only the process that runs a
-stage's command changes: the command (cli.py) asks the server, which forks a copy of
-itself (the libraries already imported) to run it with the stage's files, directory and
-environment. Plain `dvc repro` runs each stage in its own process, as before.
+Every stage of dvc.yaml runs `python -m <package>.cli COMMAND ...`: a new process
+that imports pandas, scikit-learn, MLflow... again, which costs more CPU than the
+work. The `repro` command starts a small fork server, runs `dvc repro` with
+SOCKET_VARIABLE naming the server's socket, then stops the server and waits for it.
+DVC still decides which stages run and records each one in dvc.lock; only the process
+that runs a stage's command changes: the command (cli.py) asks the server, which forks
+a copy of itself (the libraries already imported) to run it with the stage's standard
+streams, directory and environment. Plain `dvc repro` runs each stage in its own
+process, as before.
 
 The server imports a command's module (and what it imports lazily, PRELOAD) the first
 time that command runs, so what nothing runs costs nothing (a no-op repro stays cheap).
-A stage command never fails because of the runner: when the server cannot be reached the
-command runs in its own process, as under plain `dvc repro`.
+A library that reads an environment variable when imported sees the server's (the one
+`repro` started with); DVC's per-stage variables are read when the command runs.
+A stage command never fails because of the runner: when the server cannot be reached
+the command runs in its own process, as under plain `dvc repro`.
 """
 
 from __future__ import annotations
