@@ -2,7 +2,9 @@
 
 Each subcommand lives in its own module and is imported only when it runs, so
 `--help` stays fast and a command never pays for another one's imports (MLflow is
-slow to import). The pipeline in dvc.yaml calls these commands.
+slow to import). The pipeline in dvc.yaml calls these commands; under
+`{{ cookiecutter.project_name }} repro` they run in one warm process that already imported the
+libraries (warm_repro.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import importlib
 import sys
 from typing import Callable, Sequence
 
-from . import __version__
+from . import __version__, warm_repro
 from .errors import UserError
 
 # name -> ("module:function", one-line help). The function takes the remaining
@@ -34,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run-notebook": ("notebook_stage:run_main", "execute a notebook with papermill"),
     "add-notebook-stage": ("notebook_stage:add_main", "add a notebook stage"),
     "serve": ("serve:main", "serve the trained model over HTTP"),
+    "repro": ("warm_repro:repro_main", "dvc repro, the stages sharing warm imports"),
 }
 
 PROG = {{ cookiecutter.project_name|py_str }}
@@ -68,6 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[0] not in COMMANDS:
         print(f"{PROG}: error: unknown command {args[0]!r}", file=sys.stderr)
         return 2
+    if args[0] not in warm_repro.COLD_COMMANDS:
+        # Under `repro` the warm server runs it; None: no server, so it runs here.
+        code = warm_repro.run_remote(args, f"{PROG} {args[0]}")
+        if code is not None:
+            return code
     try:
         return resolve(args[0])(args[1:], f"{PROG} {args[0]}")
     except UserError as exc:  # bad input: one clear line, no traceback
