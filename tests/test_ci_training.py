@@ -44,7 +44,7 @@ def test_the_train_job_without_its_token_fails_in_one_line_before_training(
     said = [line for line in out.splitlines() if "RETRAIN_TOKEN" in line and "echo" not in line]
     assert said and all(line.endswith(TOKEN_LINE) for line in said), out[-4000:]
     # Checked first: nothing was installed, trained or pushed.
-    assert "pip install" not in out and "dvc repro" not in out, out[-4000:]
+    assert "pip install" not in out and "cli repro" not in out, out[-4000:]
     assert not (repo / "dvc.lock").exists() and not seen.exists()
     branches = run(["git", "for-each-ref", "refs/heads/"], cwd=origin).stdout
     assert branches == ""
@@ -76,7 +76,7 @@ def test_training_never_loops_and_upgrade_schedules_never_train(
     train = preview["train"]
     script = "\n".join(train["before_script"] + train["script"])
     # The token first; the gate before anything is pushed; the branch last.
-    order = ["RETRAIN_TOKEN", "dvc repro", "dvc push", "git add dvc.lock", "git push"]
+    order = ["RETRAIN_TOKEN", "cli repro", "dvc push", "git add dvc.lock", "git push"]
     if "--no-example" not in options:
         order.insert(2, "promote --check --report reports/promotion.md")
     else:
