@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
 import socket
 import threading
 import time
@@ -17,13 +18,15 @@ from typing import Any, Iterator
 
 import pytest
 import uvicorn
+import yaml
 
 from {{ cookiecutter.package }}.guards import GuardedH11, nesting_depth
 from {{ cookiecutter.package }}.serve import main
 from {{ cookiecutter.package }}.service import Predictor, Settings, create_app
 
 COLUMNS = ["temperature", "vibration"]
-SETTINGS = Settings(max_body_bytes=4096, max_rows=5, client_timeout=1.0)
+# A short client timeout: the 408 test waits it out.
+SETTINGS = Settings(max_body_bytes=4096, max_rows=5, client_timeout=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +107,25 @@ def test_probes_and_version(port: int) -> None:
     assert status == 200 and ready["columns"] == COLUMNS
     status, version = call(port, "GET", "/version")
     assert status == 200 and version["model"]["uuid"]
+
+
+def test_the_service_reads_the_model_as_mlflow_saved_it(model_dir: Path) -> None:
+    # The service reads MLmodel itself (scoring.py, no MLflow import at start):
+    # the signature's columns and types, the flavour's file and format.
+    predictor = Predictor(str(model_dir))
+    assert predictor.columns == {"temperature": "double", "vibration": "double"}
+    assert predictor.info["uuid"] and predictor.info["created"]
+
+
+def test_a_model_without_a_signature_is_refused(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    copy = Path(shutil.copytree(model_dir, tmp_path / "model"))
+    meta = yaml.safe_load((copy / "MLmodel").read_text())
+    del meta["signature"]
+    (copy / "MLmodel").write_text(yaml.safe_dump(meta))
+    with pytest.raises(ValueError, match="without a signature"):
+        Predictor(str(copy))
 
 
 def test_prediction_is_a_probability_per_record(port: int) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from .errors import UserError
 
 URI = re.compile(r"^[a-z][a-z0-9+.-]*:/")
+MLMODEL_MAX_BYTES = 1024 * 1024
 
 
 def load_model(source: str) -> Any:
@@ -25,7 +26,8 @@ def load_model(source: str) -> Any:
 
     A local folder is read as MLflow's sklearn flavour describes it in ``MLmodel``
     (file and format), without importing MLflow: that import costs seconds in
-    every stage that only scores. A URI goes through MLflow itself.
+    every stage that only scores, and in the service's start. A URI goes through
+    MLflow itself.
     """
     if URI.match(source):
         import mlflow.sklearn
@@ -35,19 +37,56 @@ def load_model(source: str) -> Any:
         load_env_file()
         mlflow.set_tracking_uri(tracking_uri())
         return mlflow.sklearn.load_model(source)
+    return load_local(Path(source), read_mlmodel(Path(source)))
+
+
+def read_mlmodel(folder: Path) -> dict[str, Any]:
+    """The ``MLmodel`` file of a local MLflow model folder: the one reader of it here
+    (the stages and the service), so a model loads the same way everywhere."""
     import yaml
 
-    meta_file = Path(source) / "MLmodel"
+    meta_file = folder / "MLmodel"
     if not meta_file.is_file():
-        raise UserError(f"no MLflow model at {source} (train one first: dvc repro)")
-    flavor = (
-        (yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {})
-        .get("flavors", {})
-        .get("sklearn")
-    )
-    if not flavor:
-        raise UserError(f"the model at {source} is no scikit-learn MLflow model")
-    path = Path(source) / flavor["pickled_model"]
+        raise UserError(f"no MLflow model at {folder} (train one first: dvc repro)")
+    if meta_file.stat().st_size > MLMODEL_MAX_BYTES:  # a description, never data
+        raise UserError(f"{meta_file} is larger than {MLMODEL_MAX_BYTES} bytes")
+    try:
+        meta = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise UserError(f"{meta_file} is not valid YAML: {exc}") from None
+    if not isinstance(meta, dict):
+        raise UserError(f"{meta_file} is no MLflow model description")
+    return meta
+
+
+def signature_columns(meta: dict[str, Any]) -> dict[str, str] | None:
+    """The input columns of the model's signature, name -> MLflow type ("double",
+    "long", ...), in order; None if the model was saved without a column signature.
+
+    MLflow stores the signature's inputs as a JSON string inside ``MLmodel``.
+    """
+    import json
+
+    inputs = (meta.get("signature") or {}).get("inputs")
+    if not isinstance(inputs, str):
+        return None
+    try:
+        specs = json.loads(inputs)
+    except ValueError:
+        return None
+    if not isinstance(specs, list) or not all(
+        isinstance(spec, dict) and isinstance(spec.get("name"), str) for spec in specs
+    ):
+        return None  # a tensor signature names no columns
+    return {spec["name"]: str(spec.get("type", "double")) for spec in specs}
+
+
+def load_local(folder: Path, meta: dict[str, Any]) -> Any:
+    """The scikit-learn model of a local MLflow folder, as its ``MLmodel`` says."""
+    flavor = (meta.get("flavors") or {}).get("sklearn")
+    if not isinstance(flavor, dict) or "pickled_model" not in flavor:
+        raise UserError(f"the model at {folder} is no scikit-learn MLflow model")
+    path = folder / str(flavor["pickled_model"])
     kind = flavor.get("serialization_format", "pickle")
     if kind == "skops":  # loads only the types the model's MLmodel trusts
         import skops.io
@@ -58,7 +97,7 @@ def load_model(source: str) -> Any:
 
         with open(path, "rb") as fh:
             return pickle.load(fh)
-    raise UserError(f"the model at {source} is saved as {kind!r}, unknown here")
+    raise UserError(f"the model at {folder} is saved as {kind!r}, unknown here")
 
 
 def failure_probabilities(model: Any, readings: Any) -> Any:
