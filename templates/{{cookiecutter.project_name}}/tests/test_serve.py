@@ -7,12 +7,15 @@ runs for real: uvicorn on 127.0.0.1, in a thread, with the limits of guards.py.
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import shutil
 import socket
+import tempfile
 import threading
 import time
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -29,8 +32,8 @@ COLUMNS = ["temperature", "vibration"]
 SETTINGS = Settings(max_body_bytes=4096, max_rows=5, client_timeout=0.5)
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def save_tiny_model(path: Path) -> None:
+    """Train a tiny model and save it as MLflow saves the pipeline's (signature, skops)."""
     import mlflow.sklearn
     import numpy as np
     import pandas as pd
@@ -42,13 +45,37 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     frame = pd.DataFrame(rng.normal(size=(60, 2)) + [60, 2], columns=COLUMNS)
     labels = (frame["vibration"] > 2).astype(int)
     model = LogisticRegression().fit(frame, labels)
-    path = tmp_path_factory.mktemp("serve") / "model"
     mlflow.sklearn.save_model(
         model,
         str(path),
         signature=infer_signature(frame, model.predict_proba(frame)[:, 1]),
         pip_requirements=[],  # skips the slow requirement inference
     )
+
+
+@pytest.fixture(scope="module")
+def model_dir(request: pytest.FixtureRequest) -> Path:
+    """The tiny model, saved by MLflow itself once, then kept in pytest's cache
+    (.pytest_cache): importing and running MLflow would cost seconds on every run.
+    The cache key changes with this file and with the versions of MLflow,
+    scikit-learn and skops, so the cached model is what a new save would write."""
+    key = hashlib.sha256(Path(__file__).read_bytes())
+    for package in ("mlflow", "scikit-learn", "skops"):
+        key.update(f"{package}=={version(package)};".encode())
+    cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
+    if cache is None:
+        base = request.getfixturevalue("tmp_path_factory").mktemp("serve")
+    else:
+        base = cache.mkdir(f"serve-model-{key.hexdigest()[:16]}")
+    path = base / "model"
+    if not (path / "MLmodel").is_file():
+        partial = Path(tempfile.mkdtemp(dir=base)) / "model"
+        save_tiny_model(partial)
+        try:
+            partial.rename(path)  # whole or not at all, even with two runs at once
+        except OSError:
+            assert (path / "MLmodel").is_file()
+        shutil.rmtree(partial.parent, ignore_errors=True)
     return path
 
 
