@@ -33,7 +33,7 @@ SETTINGS = Settings(max_body_bytes=4096, max_rows=5, client_timeout=0.5)
 
 
 def save_tiny_model(path: Path) -> None:
-    """Train a tiny model and save it as MLflow saves the pipeline's (signature, skops)."""
+    """A tiny model, saved by MLflow as the pipeline's is (signature, skops)."""
     import mlflow.sklearn
     import numpy as np
     import pandas as pd
