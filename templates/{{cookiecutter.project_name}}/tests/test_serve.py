@@ -137,7 +137,7 @@ def test_probes_and_version(port: int) -> None:
 
 
 def test_the_service_reads_the_model_as_mlflow_saved_it(model_dir: Path) -> None:
-    # The service reads MLmodel itself (scoring.py, no MLflow import at start):
+    # The service reads MLmodel itself (model_folder.py, no MLflow at start):
     # the signature's columns and types, the flavour's file and format.
     predictor = Predictor(str(model_dir))
     assert predictor.columns == {"temperature": "double", "vibration": "double"}

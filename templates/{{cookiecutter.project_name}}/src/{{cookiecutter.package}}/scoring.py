@@ -11,14 +11,12 @@ params.yaml `predict.model` picks the model the stage scores with.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .model_folder import URI, load_local, read_mlmodel
 
-URI = re.compile(r"^[a-z][a-z0-9+.-]*:/")
-MLMODEL_MAX_BYTES = 1024 * 1024
 
 
 def load_model(source: str) -> Any:
@@ -38,66 +36,6 @@ def load_model(source: str) -> Any:
         mlflow.set_tracking_uri(tracking_uri())
         return mlflow.sklearn.load_model(source)
     return load_local(Path(source), read_mlmodel(Path(source)))
-
-
-def read_mlmodel(folder: Path) -> dict[str, Any]:
-    """The ``MLmodel`` file of a local MLflow model folder: the one reader of it here
-    (the stages and the service), so a model loads the same way everywhere."""
-    import yaml
-
-    meta_file = folder / "MLmodel"
-    if not meta_file.is_file():
-        raise UserError(f"no MLflow model at {folder} (train one first: dvc repro)")
-    if meta_file.stat().st_size > MLMODEL_MAX_BYTES:  # a description, never data
-        raise UserError(f"{meta_file} is larger than {MLMODEL_MAX_BYTES} bytes")
-    try:
-        meta = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UserError(f"{meta_file} is not valid YAML: {exc}") from None
-    if not isinstance(meta, dict):
-        raise UserError(f"{meta_file} is no MLflow model description")
-    return meta
-
-
-def signature_columns(meta: dict[str, Any]) -> dict[str, str] | None:
-    """The input columns of the model's signature, name -> MLflow type ("double",
-    "long", ...), in order; None if the model was saved without a column signature.
-
-    MLflow stores the signature's inputs as a JSON string inside ``MLmodel``.
-    """
-    import json
-
-    inputs = (meta.get("signature") or {}).get("inputs")
-    if not isinstance(inputs, str):
-        return None
-    try:
-        specs = json.loads(inputs)
-    except ValueError:
-        return None
-    if not isinstance(specs, list) or not all(
-        isinstance(spec, dict) and isinstance(spec.get("name"), str) for spec in specs
-    ):
-        return None  # a tensor signature names no columns
-    return {spec["name"]: str(spec.get("type", "double")) for spec in specs}
-
-
-def load_local(folder: Path, meta: dict[str, Any]) -> Any:
-    """The scikit-learn model of a local MLflow folder, as its ``MLmodel`` says."""
-    flavor = (meta.get("flavors") or {}).get("sklearn")
-    if not isinstance(flavor, dict) or "pickled_model" not in flavor:
-        raise UserError(f"the model at {folder} is no scikit-learn MLflow model")
-    path = folder / str(flavor["pickled_model"])
-    kind = flavor.get("serialization_format", "pickle")
-    if kind == "skops":  # loads only the types the model's MLmodel trusts
-        import skops.io
-
-        return skops.io.load(path, trusted=flavor.get("skops_trusted_types") or [])
-    if kind in ("pickle", "cloudpickle"):  # like MLflow: only load models you trust
-        import pickle
-
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
-    raise UserError(f"the model at {folder} is saved as {kind!r}, unknown here")
 
 
 def failure_probabilities(model: Any, readings: Any) -> Any:

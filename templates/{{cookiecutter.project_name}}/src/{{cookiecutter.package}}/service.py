@@ -57,7 +57,7 @@ from .guards import (
     Send,
     parse_json,
 )
-from .scoring import URI, load_local, read_mlmodel, signature_columns
+from .model_folder import URI, load_local, read_mlmodel, signature_columns
 
 LOG = logging.getLogger("{{ cookiecutter.package }}.service")
 ENV_PREFIX = "SERVE_"
@@ -133,7 +133,7 @@ def locate(source: str) -> str:
 class Predictor:
     """The model, its signature's input columns (and types), and where it came from.
 
-    The folder is read by scoring.py's loader, as the `evaluate` and `predict`
+    The folder is read by model_folder.py, as the `evaluate` and `predict`
     stages read it: no MLflow import for a local model (seconds of start-up); a URI
     is downloaded by MLflow first.
     """
