@@ -7,27 +7,33 @@ runs for real: uvicorn on 127.0.0.1, in a thread, with the limits of guards.py.
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
+import shutil
 import socket
+import tempfile
 import threading
 import time
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import uvicorn
+import yaml
 
 from {{ cookiecutter.package }}.guards import GuardedH11, nesting_depth
 from {{ cookiecutter.package }}.serve import main
 from {{ cookiecutter.package }}.service import Predictor, Settings, create_app
 
 COLUMNS = ["temperature", "vibration"]
-SETTINGS = Settings(max_body_bytes=4096, max_rows=5, client_timeout=1.0)
+# A short client timeout: the 408 test waits it out.
+SETTINGS = Settings(max_body_bytes=4096, max_rows=5, client_timeout=0.5)
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def save_tiny_model(path: Path) -> None:
+    """A tiny model, saved by MLflow as the pipeline's is (signature, skops)."""
     import mlflow.sklearn
     import numpy as np
     import pandas as pd
@@ -39,13 +45,37 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     frame = pd.DataFrame(rng.normal(size=(60, 2)) + [60, 2], columns=COLUMNS)
     labels = (frame["vibration"] > 2).astype(int)
     model = LogisticRegression().fit(frame, labels)
-    path = tmp_path_factory.mktemp("serve") / "model"
     mlflow.sklearn.save_model(
         model,
         str(path),
         signature=infer_signature(frame, model.predict_proba(frame)[:, 1]),
         pip_requirements=[],  # skips the slow requirement inference
     )
+
+
+@pytest.fixture(scope="module")
+def model_dir(request: pytest.FixtureRequest) -> Path:
+    """The tiny model, saved by MLflow itself once, then kept in pytest's cache
+    (.pytest_cache): importing and running MLflow would cost seconds on every run.
+    The cache key changes with this file and with the versions of MLflow,
+    scikit-learn and skops, so the cached model is what a new save would write."""
+    key = hashlib.sha256(Path(__file__).read_bytes())
+    for package in ("mlflow", "scikit-learn", "skops"):
+        key.update(f"{package}=={version(package)};".encode())
+    cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
+    if cache is None:
+        base = request.getfixturevalue("tmp_path_factory").mktemp("serve")
+    else:
+        base = cache.mkdir(f"serve-model-{key.hexdigest()[:16]}")
+    path = base / "model"
+    if not (path / "MLmodel").is_file():
+        partial = Path(tempfile.mkdtemp(dir=base)) / "model"
+        save_tiny_model(partial)
+        try:
+            partial.rename(path)  # whole or not at all, even with two runs at once
+        except OSError:
+            assert (path / "MLmodel").is_file()
+        shutil.rmtree(partial.parent, ignore_errors=True)
     return path
 
 
@@ -104,6 +134,25 @@ def test_probes_and_version(port: int) -> None:
     assert status == 200 and ready["columns"] == COLUMNS
     status, version = call(port, "GET", "/version")
     assert status == 200 and version["model"]["uuid"]
+
+
+def test_the_service_reads_the_model_as_mlflow_saved_it(model_dir: Path) -> None:
+    # The service reads MLmodel itself (model_folder.py, no MLflow at start):
+    # the signature's columns and types, the flavour's file and format.
+    predictor = Predictor(str(model_dir))
+    assert predictor.columns == {"temperature": "double", "vibration": "double"}
+    assert predictor.info["uuid"] and predictor.info["created"]
+
+
+def test_a_model_without_a_signature_is_refused(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    copy = Path(shutil.copytree(model_dir, tmp_path / "model"))
+    meta = yaml.safe_load((copy / "MLmodel").read_text())
+    del meta["signature"]
+    (copy / "MLmodel").write_text(yaml.safe_dump(meta))
+    with pytest.raises(ValueError, match="without a signature"):
+        Predictor(str(copy))
 
 
 def test_prediction_is_a_probability_per_record(port: int) -> None:

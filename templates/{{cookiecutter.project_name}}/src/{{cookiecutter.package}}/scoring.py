@@ -11,13 +11,12 @@ params.yaml `predict.model` picks the model the stage scores with.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .model_folder import URI, load_local, read_mlmodel
 
-URI = re.compile(r"^[a-z][a-z0-9+.-]*:/")
 
 
 def load_model(source: str) -> Any:
@@ -25,7 +24,8 @@ def load_model(source: str) -> Any:
 
     A local folder is read as MLflow's sklearn flavour describes it in ``MLmodel``
     (file and format), without importing MLflow: that import costs seconds in
-    every stage that only scores. A URI goes through MLflow itself.
+    every stage that only scores, and in the service's start. A URI goes through
+    MLflow itself.
     """
     if URI.match(source):
         import mlflow.sklearn
@@ -35,30 +35,7 @@ def load_model(source: str) -> Any:
         load_env_file()
         mlflow.set_tracking_uri(tracking_uri())
         return mlflow.sklearn.load_model(source)
-    import yaml
-
-    meta_file = Path(source) / "MLmodel"
-    if not meta_file.is_file():
-        raise UserError(f"no MLflow model at {source} (train one first: dvc repro)")
-    flavor = (
-        (yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {})
-        .get("flavors", {})
-        .get("sklearn")
-    )
-    if not flavor:
-        raise UserError(f"the model at {source} is no scikit-learn MLflow model")
-    path = Path(source) / flavor["pickled_model"]
-    kind = flavor.get("serialization_format", "pickle")
-    if kind == "skops":  # loads only the types the model's MLmodel trusts
-        import skops.io
-
-        return skops.io.load(path, trusted=flavor.get("skops_trusted_types") or [])
-    if kind in ("pickle", "cloudpickle"):  # like MLflow: only load models you trust
-        import pickle
-
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
-    raise UserError(f"the model at {source} is saved as {kind!r}, unknown here")
+    return load_local(Path(source), read_mlmodel(Path(source)))
 
 
 def failure_probabilities(model: Any, readings: Any) -> Any:

@@ -57,6 +57,7 @@ from .guards import (
     Send,
     parse_json,
 )
+from .model_folder import URI, load_local, read_mlmodel, signature_columns
 
 LOG = logging.getLogger("{{ cookiecutter.package }}.service")
 ENV_PREFIX = "SERVE_"
@@ -122,7 +123,7 @@ def locate(source: str) -> str:
     A folder must hold an ``MLmodel`` file. A URI MLflow resolves
     (``models:/name@champion``, ``runs:/<id>/model``) is checked when it loads.
     """
-    if re.match(r"^[a-z][a-z0-9+.-]*:/", source):
+    if URI.match(source):
         return source
     if not (Path(source) / "MLmodel").is_file():
         raise ValueError(f"no MLflow model at {source} (train one first: `dvc repro`)")
@@ -130,21 +131,21 @@ def locate(source: str) -> str:
 
 
 class Predictor:
-    """The model, its signature's input columns (and types), and where it came from."""
+    """The model, its signature's input columns (and types), and where it came from.
+
+    The folder is read by model_folder.py, as the `evaluate` and `predict`
+    stages read it: no MLflow import for a local model (seconds of start-up); a URI
+    is downloaded by MLflow first.
+    """
 
     def __init__(self, source: str) -> None:
-        import mlflow.sklearn
-        from mlflow.models import Model
-
         folder = _local_copy(locate(source))
-        meta = Model.load(str(folder))
-        signature = meta.signature
-        if signature is None or signature.inputs is None:
+        meta = read_mlmodel(folder)
+        columns = signature_columns(meta)
+        if not columns:
             raise ValueError(f"the model at {source} was saved without a signature")
-        self.columns: dict[str, str] = {
-            str(spec.name): str(spec.type.name) for spec in signature.inputs.inputs
-        }
-        self.model = mlflow.sklearn.load_model(str(folder))
+        self.columns: dict[str, str] = columns
+        self.model = load_local(folder, meta)
         if not hasattr(self.model, "predict_proba"):
             raise ValueError(f"the model at {source} cannot predict probabilities")
         classes = list(self.model.classes_)
@@ -199,7 +200,7 @@ def _local_copy(source: str) -> Path:
     )
 
 
-def _model_info(source: str, meta: Any) -> dict[str, Any]:
+def _model_info(source: str, meta: dict[str, Any]) -> dict[str, Any]:
     """The model's identity, as /version and the logs show it: for a registered
     model its name, version, the alias it was loaded by and its lineage tags."""
     name, version, alias = "{{ cookiecutter.project_name }}", None, None
@@ -225,9 +226,9 @@ def _model_info(source: str, meta: Any) -> dict[str, Any]:
         "version": version,
         "alias": alias,
         "lineage": lineage,
-        "run_id": meta.run_id,
-        "uuid": meta.model_uuid,
-        "created": meta.utc_time_created,
+        "run_id": meta.get("run_id"),
+        "uuid": meta.get("model_uuid"),
+        "created": meta.get("utc_time_created"),
     }
 
 
