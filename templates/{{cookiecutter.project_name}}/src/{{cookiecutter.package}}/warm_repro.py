@@ -42,8 +42,8 @@ PRELOAD: dict[str, tuple[str, ...]] = {
 {%- if cookiecutter.example %}
     "quality": ("pandas", "pandera.pandas"),
     "train": ("mlflow.sklearn", "mlflow.models"),
-    "evaluate": ("matplotlib.pyplot", "mlflow.sklearn", "skops.io"),
-    "scoring": ("pandas", "mlflow.sklearn", "skops.io"),
+    "evaluate": ("matplotlib.pyplot", "skops.io", "yaml"),
+    "scoring": ("pandas", "skops.io", "yaml"),
     "drift": ("scipy.stats",),
     "registry": ("mlflow", "mlflow.pyfunc"),
 {%- endif %}
