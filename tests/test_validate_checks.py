@@ -317,7 +317,7 @@ def b_ci006(r: Path) -> Where:
 
 def b_ci007(r: Path) -> Where:
     return ".gitlab-ci.yml", insert(
-        r, ".gitlab-ci.yml", "- dvc repro", "    - bash scripts/nope.sh"
+        r, ".gitlab-ci.yml", "- dvc pull --allow-missing", "    - bash scripts/nope.sh"
     )
 
 
