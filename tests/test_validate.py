@@ -665,6 +665,9 @@ def test_unusual_arguments_go_to_argparse(argv: list[str]) -> None:
         ("conda env create -f env.yaml", "env.yaml does not exist"),
         ("dvc repro train && dvc repro dvc.yaml:evaluate", None),
         ("dvc repro trian", "no stage 'trian'"),
+        ("demo repro --force train", None),  # the warm runner takes dvc repro's arguments
+        ("demo repro trian", "no stage 'trian'"),
+        ("python -m demo.cli repro evaluat", "no stage 'evaluat'"),
         ("demo --help", None),
         ("demo-train --fast", "'demo-train' is not a console script"),
         ("make docs", "there is no Makefile"),

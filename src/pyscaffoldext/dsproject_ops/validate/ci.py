@@ -310,7 +310,7 @@ class CommandsExist(Check):
     """Files and commands the CI jobs call exist: scripts run by ``python``/``bash`` or
     as ``./x``, ``make`` targets, ``python -m`` modules of the package, the package's
     console scripts, ``pip install .[extra]`` extras, ``-r``/``-f`` files and
-    ``dvc repro`` stages."""
+    ``dvc repro`` (and ``<project> repro``) stages."""
 
     code = "CI007"
     family = "ci"

@@ -4,7 +4,7 @@ Used for CI scripts and for the README's commands. Only references that can be
 decided from the repository are checked: files run by an interpreter, ``./x``
 scripts, ``make`` targets, ``python -m`` modules of the project's own package, the
 project's console scripts, ``pip install -e .[extra]`` extras, ``-r``/``-f`` files
-and ``dvc repro`` stages. System tools are never guessed at.
+and ``dvc repro`` (or ``<project> repro``) stages. System tools are never guessed at.
 """
 
 from __future__ import annotations
@@ -74,6 +74,8 @@ def _one(ctx: Context, words: list[str]) -> Iterator[str]:
             module = args[args.index("-m") + 1] if args.index("-m") + 1 < len(args) else ""
             if package and module.split(".")[0] == package and not _module(ctx, module):
                 yield f"module {module} does not exist in the package"
+            elif package and module == f"{package}.cli":
+                yield from _repro(ctx, args[args.index("-m") + 2 :])
             return
         script = next((a for a in args if not a.startswith("-")), None)
         if head.startswith("python") and args[:1] and args[0] == "-c":
@@ -108,19 +110,27 @@ def _one(ctx: Context, words: list[str]) -> Iterator[str]:
                 if not _file(ctx, name):
                     yield f"{name} does not exist"
         return
-    if head == "dvc" and args[:1] == ["repro"]:
-        stages = ctx.dvc_stages
-        if stages is not None:
-            for target in [a for a in args[1:] if not a.startswith("-")]:
-                target = target.rsplit(":", 1)[-1]  # dvc.yaml:train names a stage too
-                if target not in stages and not ctx.exists(target) and not _placeholder(target):
-                    yield f"dvc.yaml has no stage {target!r}"
+    if head == "dvc":
+        yield from _repro(ctx, args)
         return
     names = {n for n in (package, ctx.project_name) if n}
+    if head in names and head in ctx.console_scripts:
+        yield from _repro(ctx, args)  # `<project> repro` passes its arguments to dvc repro
     if (
         head in names or any(head.startswith(n + "-") for n in names)
     ) and head not in ctx.console_scripts:
         yield f"{head!r} is not a console script of the package ([options.entry_points])"
+
+
+def _repro(ctx: Context, args: list[str]) -> Iterator[str]:
+    """The stages ``repro ARGS`` names (``dvc repro`` or the project's warm ``repro``)."""
+    stages = ctx.dvc_stages
+    if args[:1] != ["repro"] or stages is None:
+        return
+    for target in [a for a in args[1:] if not a.startswith("-")]:
+        target = target.rsplit(":", 1)[-1]  # dvc.yaml:train names a stage too
+        if target not in stages and not ctx.exists(target) and not _placeholder(target):
+            yield f"dvc.yaml has no stage {target!r}"
 
 
 def _module(ctx: Context, module: str) -> bool:

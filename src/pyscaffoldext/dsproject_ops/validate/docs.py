@@ -54,7 +54,7 @@ def readme_commands(text: str) -> Iterator[tuple[int, str]]:
 class ReadmeCommandsExist(Check):
     """The commands the README tells users to run exist: scripts, ``make`` targets,
     ``python -m`` modules and console scripts of the package, ``pip install
-    .[extra]`` extras, ``-r``/``-f`` files and ``dvc repro`` stages.
+    .[extra]`` extras, ``-r``/``-f`` files and ``dvc repro`` (or ``<project> repro``) stages.
 
     A newcomer's first command failing is the worst start; fix the README or add
     what it promises.
