@@ -143,7 +143,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 # With `-n`, a module's expensive module-scoped fixtures (a trained
                 # pipeline, a running server) are built once: its slow tests share a
                 # worker (`--dist loadgroup`); every other test goes wherever is free.
-                item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+                item.add_marker(pytest.mark.xdist_group(_module_group(item)))
         group = SESSION_GROUPS.get(next((f for f in SESSION_GROUPS if f in uses), ""))
         if group is not None and not item.get_closest_marker("xdist_group"):
             # A session fixture that is expensive and made once per worker: the tests
@@ -205,10 +205,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(os.environ.pop(GROUPS_ENV), ignore_errors=True)
 
 
-def _uses_module_fixtures(item: pytest.Item) -> bool:
+def _module_fixtures(item: pytest.Item) -> list[Any]:
     info = getattr(item, "_fixtureinfo", None)
     defs = info.name2fixturedefs.values() if info is not None else ()
-    return any(d.scope in ("module", "package") for group in defs for d in group)
+    return [d for group in defs for d in group if d.scope in ("module", "package")]
+
+
+def _uses_module_fixtures(item: pytest.Item) -> bool:
+    return bool(_module_fixtures(item))
+
+
+def _module_group(item: pytest.Item) -> str:
+    """The module, and the value of each parametrized module fixture: a module fixture
+    with ``params`` is built once per value anyway (pytest tears one value down before
+    it builds the next), so each value's tests are a group of their own and the values
+    are built side by side on two workers, not one after the other on one."""
+    callspec = getattr(item, "callspec", None)
+    values = [
+        f"{d.argname}={callspec.params[d.argname]}"
+        for d in _module_fixtures(item)
+        if d.params is not None and callspec is not None and d.argname in callspec.params
+    ]
+    return "::".join([item.nodeid.split("::")[0], *sorted(values)])
 
 
 def base_env(home: Path | None = None) -> dict[str, str]:
@@ -321,6 +339,16 @@ def project_env(tmp_path_factory: pytest.TempPathFactory) -> ProjectEnv:
     child_site = next(root.glob("lib/python*/site-packages"))
     (child_site / "_dsops_parent.pth").write_text(f"{site}\n", encoding="utf-8")
     return ProjectEnv(root)
+
+
+@pytest.fixture(scope="session")
+def validate_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``XDG_CACHE_HOME`` for in-process validation: new each session (never the user's),
+    shared by the session's tests. validate remembers results by the content's size and
+    checksums (a schema's findings, PC001's and SYN006's passes), so a hit answers as a
+    fresh run would, and what a test breaks is new content, checked for real. Shared, the
+    validate tests' hundreds of runs check each unchanged file once, not once each."""
+    return tmp_path_factory.mktemp("validate-cache")
 
 
 Options = tuple[str, ...]
