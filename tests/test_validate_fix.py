@@ -269,6 +269,9 @@ def test_fix_repairs_a_repository_with_every_fixable_defect_at_once(
     assert _differ(hashes, _hashes(repo)) <= reported
 
 
+# Slow: --fix on each of the corpus' ~70 rows (three validations each); the fast tier
+# keeps the fixable rows one by one and all at once above.
+@pytest.mark.slow
 @pytest.mark.parametrize("row", ROWS, ids=[row["id"] for row in ROWS])
 def test_fix_on_any_corpus_defect_changes_only_what_it_fixes(
     generate: Callable[..., Path], copy_repo: Callable[[Path], Path], row: dict[str, Any]
