@@ -50,7 +50,7 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 # The fast tier is `pytest -m "not slow"`. A test is slow by what it uses, so tests
 # written later are marked without a list to keep up: any test whose fixtures (direct
 # or indirect) build or run a generated project's environment, start a service or run
-# a pipeline; tests marked e2e; and tests marked slow by hand.
+# a pipeline; tests marked e2e; and tests marked slow by hand, in their files.
 SLOW_FIXTURES = frozenset(
     {
         "project_env",  # installs generated projects, runs their tools
@@ -60,29 +60,6 @@ SLOW_FIXTURES = frozenset(
         "release_dist",  # builds this package (its build backend comes from the index)
     }
 )
-
-
-# Slow by hand, in files other helpers edit this round (each mark belongs in its file,
-# as `@pytest.mark.slow  # why` above the test; move it there and drop it here).
-_CICD = "tests/test_cicd.py::test_"
-SLOW_TESTS = {
-    "tests/test_validate_plugins.py::test_a_broken_plugin_is_refused_with_one_line": "venv+pip",
-    "tests/test_validate_plugins.py::test_installing_a_plugin_after_a_cached_run_is_seen": "venv",
-    "tests/test_validate_plugins.py::test_a_plugin_family_is_listed_and_explained": "venv+pip",
-    "tests/test_validate_plugins.py::test_a_plugin_reports_in_every_format": "venv+pip",
-    _CICD
-    + "the_ci_option_decides_which_files_exist_and_they_pass_their_schemas": (
-        "gitlab-ci-local, actionlint and check-jsonschema per option"
-    ),
-    _CICD
-    + "gitlab_ci_local_lists_the_jobs_and_stages_and_expands_the_pipeline": (
-        "gitlab-ci-local per case"
-    ),
-    _CICD
-    + "gitlab_rules_train_on_schedules_and_deliver_only_from_the_default_branch": (
-        "gitlab-ci-local per pipeline source"
-    ),
-}
 
 
 # Where the xdist workers tell the controller each test's group (see pytest_xdist_make_scheduler).
@@ -135,8 +112,6 @@ def _tell_the_scheduler(items: list[pytest.Item]) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         uses = set(getattr(item, "fixturenames", ()))
-        if item.nodeid.split("[")[0] in SLOW_TESTS:
-            item.add_marker(pytest.mark.slow)
         if uses & SLOW_FIXTURES or item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.slow)
             if _uses_module_fixtures(item):
