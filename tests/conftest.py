@@ -50,7 +50,7 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 # The fast tier is `pytest -m "not slow"`. A test is slow by what it uses, so tests
 # written later are marked without a list to keep up: any test whose fixtures (direct
 # or indirect) build or run a generated project's environment, start a service or run
-# a pipeline; tests marked e2e; and tests marked slow by hand.
+# a pipeline; tests marked e2e; and tests marked slow by hand, in their files.
 SLOW_FIXTURES = frozenset(
     {
         "project_env",  # installs generated projects, runs their tools
@@ -60,29 +60,6 @@ SLOW_FIXTURES = frozenset(
         "release_dist",  # builds this package (its build backend comes from the index)
     }
 )
-
-
-# Slow by hand, in files other helpers edit this round (each mark belongs in its file,
-# as `@pytest.mark.slow  # why` above the test; move it there and drop it here).
-_CICD = "tests/test_cicd.py::test_"
-SLOW_TESTS = {
-    "tests/test_validate_plugins.py::test_a_broken_plugin_is_refused_with_one_line": "venv+pip",
-    "tests/test_validate_plugins.py::test_installing_a_plugin_after_a_cached_run_is_seen": "venv",
-    "tests/test_validate_plugins.py::test_a_plugin_family_is_listed_and_explained": "venv+pip",
-    "tests/test_validate_plugins.py::test_a_plugin_reports_in_every_format": "venv+pip",
-    _CICD
-    + "the_ci_option_decides_which_files_exist_and_they_pass_their_schemas": (
-        "gitlab-ci-local, actionlint and check-jsonschema per option"
-    ),
-    _CICD
-    + "gitlab_ci_local_lists_the_jobs_and_stages_and_expands_the_pipeline": (
-        "gitlab-ci-local per case"
-    ),
-    _CICD
-    + "gitlab_rules_train_on_schedules_and_deliver_only_from_the_default_branch": (
-        "gitlab-ci-local per pipeline source"
-    ),
-}
 
 
 # Where the xdist workers tell the controller each test's group (see pytest_xdist_make_scheduler).
@@ -135,15 +112,13 @@ def _tell_the_scheduler(items: list[pytest.Item]) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         uses = set(getattr(item, "fixturenames", ()))
-        if item.nodeid.split("[")[0] in SLOW_TESTS:
-            item.add_marker(pytest.mark.slow)
         if uses & SLOW_FIXTURES or item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.slow)
             if _uses_module_fixtures(item):
                 # With `-n`, a module's expensive module-scoped fixtures (a trained
                 # pipeline, a running server) are built once: its slow tests share a
                 # worker (`--dist loadgroup`); every other test goes wherever is free.
-                item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+                item.add_marker(pytest.mark.xdist_group(_module_group(item)))
         group = SESSION_GROUPS.get(next((f for f in SESSION_GROUPS if f in uses), ""))
         if group is not None and not item.get_closest_marker("xdist_group"):
             # A session fixture that is expensive and made once per worker: the tests
@@ -205,10 +180,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(os.environ.pop(GROUPS_ENV), ignore_errors=True)
 
 
-def _uses_module_fixtures(item: pytest.Item) -> bool:
+def _module_fixtures(item: pytest.Item) -> list[Any]:
     info = getattr(item, "_fixtureinfo", None)
     defs = info.name2fixturedefs.values() if info is not None else ()
-    return any(d.scope in ("module", "package") for group in defs for d in group)
+    return [d for group in defs for d in group if d.scope in ("module", "package")]
+
+
+def _uses_module_fixtures(item: pytest.Item) -> bool:
+    return bool(_module_fixtures(item))
+
+
+def _module_group(item: pytest.Item) -> str:
+    """The module, and the value of each parametrized module fixture: a module fixture
+    with ``params`` is built once per value anyway (pytest tears one value down before
+    it builds the next), so each value's tests are a group of their own and the values
+    are built side by side on two workers, not one after the other on one."""
+    callspec = getattr(item, "callspec", None)
+    values = [
+        f"{d.argname}={callspec.params[d.argname]}"
+        for d in _module_fixtures(item)
+        if d.params is not None and callspec is not None and d.argname in callspec.params
+    ]
+    return "::".join([item.nodeid.split("::")[0], *sorted(values)])
 
 
 def base_env(home: Path | None = None) -> dict[str, str]:
@@ -321,6 +314,16 @@ def project_env(tmp_path_factory: pytest.TempPathFactory) -> ProjectEnv:
     child_site = next(root.glob("lib/python*/site-packages"))
     (child_site / "_dsops_parent.pth").write_text(f"{site}\n", encoding="utf-8")
     return ProjectEnv(root)
+
+
+@pytest.fixture(scope="session")
+def validate_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``XDG_CACHE_HOME`` for in-process validation: new each session (never the user's),
+    shared by the session's tests. validate remembers results by the content's size and
+    checksums (a schema's findings, PC001's and SYN006's passes), so a hit answers as a
+    fresh run would, and what a test breaks is new content, checked for real. Shared, the
+    validate tests' hundreds of runs check each unchanged file once, not once each."""
+    return tmp_path_factory.mktemp("validate-cache")
 
 
 Options = tuple[str, ...]

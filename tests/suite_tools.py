@@ -140,3 +140,12 @@ def need_tool(name: str) -> Path:
     if found:
         return Path(found)
     pytest.fail(PROBLEMS.get(name) or HINTS.get(name) or f"{name} not found", pytrace=False)
+
+
+if __name__ == "__main__":
+    # `.ci/run` installs the npm tools in the background while pip installs the test
+    # extras; the session then finds them done, or waits on the same lock.
+    provide_npm_tools()
+    for problem in PROBLEMS.values():
+        print(problem, file=sys.stderr)
+    sys.exit(1 if PROBLEMS else 0)

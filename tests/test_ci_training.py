@@ -29,6 +29,7 @@ TOKEN_LINE = (
 )
 
 
+@pytest.mark.slow  # runs the train job in gitlab-ci-local's shell executor
 def test_the_train_job_without_its_token_fails_in_one_line_before_training(
     generate: Callable[..., Path], copy_repo: Callable[[Path], Path], tmp_path: Path
 ) -> None:
@@ -50,6 +51,7 @@ def test_the_train_job_without_its_token_fails_in_one_line_before_training(
     assert branches == ""
 
 
+@pytest.mark.slow  # seven gitlab-ci-local runs per case (a Node.js process each)
 @pytest.mark.parametrize("options", [("--ci", "gitlab"), ("--ci", "both", "--no-example")])
 def test_training_never_loops_and_upgrade_schedules_never_train(
     generate: Callable[..., Path], copy_repo: Callable[[Path], Path], options: tuple[str, ...]

@@ -183,6 +183,7 @@ def context_files(repo: Path, source: str, ignore: DockerIgnore) -> tuple[list[s
     return ([r for r in rels if not ignore.ignores(r)], [r for r in rels if ignore.ignores(r)])
 
 
+@pytest.mark.slow  # gitlab-ci-local, actionlint and check-jsonschema per option
 @pytest.mark.parametrize("ci", CI_OPTIONS)
 def test_the_ci_option_decides_which_files_exist_and_they_pass_their_schemas(
     generate: Callable[..., Path], ci: str
@@ -204,6 +205,7 @@ def test_the_ci_option_decides_which_files_exist_and_they_pass_their_schemas(
         assert "ok -- validation done" in done.stdout
 
 
+@pytest.mark.slow  # gitlab-ci-local per case
 @pytest.mark.parametrize(
     "options",
     [
@@ -243,6 +245,7 @@ def test_gitlab_ci_local_lists_the_jobs_and_stages_and_expands_the_pipeline(
         assert writes == []  # a folder remote has no credentials
 
 
+@pytest.mark.slow  # gitlab-ci-local per pipeline source
 def test_gitlab_rules_train_on_schedules_and_deliver_only_from_the_default_branch(
     generate: Callable[..., Path], copy_repo: Callable[[Path], Path]
 ) -> None:

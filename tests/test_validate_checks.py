@@ -23,9 +23,10 @@ Where = tuple[str, "int | None"]
 
 
 @pytest.fixture(autouse=True)
-def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # PC001 remembers valid configs in the user's cache: keep tests independent of it.
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+def _own_cache(validate_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Never the user's cache (PC001, the schemas and SYN006 remember what passed):
+    # the session's own, shared by its tests (conftest.validate_cache).
+    monkeypatch.setenv("XDG_CACHE_HOME", str(validate_cache))
 
 
 # -- editing helpers: each returns the 1-based line it touched -------------------------

@@ -29,8 +29,10 @@ DATA = Path(__file__).with_name("data")
 
 
 @pytest.fixture(autouse=True)
-def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+def _own_cache(validate_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Never the user's cache (PC001, the schemas and SYN006 remember what passed):
+    # the session's own, shared by its tests (conftest.validate_cache).
+    monkeypatch.setenv("XDG_CACHE_HOME", str(validate_cache))
 
 
 def _yaml(path: Path) -> Any:

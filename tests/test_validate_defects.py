@@ -33,8 +33,10 @@ from pyscaffoldext.dsproject_ops.validate.runner import validate
 
 
 @pytest.fixture(autouse=True)
-def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+def _own_cache(validate_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Never the user's cache (PC001, the schemas and SYN006 remember what passed):
+    # the session's own, shared by its tests (conftest.validate_cache).
+    monkeypatch.setenv("XDG_CACHE_HOME", str(validate_cache))
 
 
 def test_the_corpus_is_well_formed_and_wide() -> None:

@@ -22,8 +22,10 @@ FIXABLE = {c.code for c in all_checks() if c.fixable()}
 
 
 @pytest.fixture(autouse=True)
-def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+def _own_cache(validate_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Never the user's cache (PC001, the schemas and SYN006 remember what passed):
+    # the session's own, shared by its tests (conftest.validate_cache).
+    monkeypatch.setenv("XDG_CACHE_HOME", str(validate_cache))
 
 
 def _edit(repo: Path, rel: str, old: str, new: str) -> None:
@@ -267,6 +269,9 @@ def test_fix_repairs_a_repository_with_every_fixable_defect_at_once(
     assert _differ(hashes, _hashes(repo)) <= reported
 
 
+# Slow: --fix on each of the corpus' ~70 rows (three validations each); the fast tier
+# keeps the fixable rows one by one and all at once above.
+@pytest.mark.slow
 @pytest.mark.parametrize("row", ROWS, ids=[row["id"] for row in ROWS])
 def test_fix_on_any_corpus_defect_changes_only_what_it_fixes(
     generate: Callable[..., Path], copy_repo: Callable[[Path], Path], row: dict[str, Any]

@@ -131,6 +131,7 @@ def acme(tmp_path_factory: pytest.TempPathFactory) -> Env:
     return env
 
 
+@pytest.mark.slow  # a venv and a pip install
 def test_a_plugin_family_is_listed_and_explained(acme: Env, tmp_path: Path) -> None:
     listed = acme.dsops("validate", "--list", cwd=tmp_path, check=True).stdout
     assert "acme: ACME house rules" in listed
@@ -142,6 +143,7 @@ def test_a_plugin_family_is_listed_and_explained(acme: Env, tmp_path: Path) -> N
     assert "requires: LAY001" in explained
 
 
+@pytest.mark.slow  # a venv and a pip install
 def test_a_plugin_reports_in_every_format(
     acme: Env, generate: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -180,6 +182,7 @@ def test_a_plugin_reports_in_every_format(
     )
 
 
+@pytest.mark.slow  # a venv
 def test_installing_a_plugin_after_a_cached_run_is_seen(
     tmp_path: Path,
 ) -> None:
@@ -192,6 +195,7 @@ def test_installing_a_plugin_after_a_cached_run_is_seen(
     assert "ACME001" in after
 
 
+@pytest.mark.slow  # a venv and a pip install per case
 @pytest.mark.parametrize(
     "body, family, message",
     [
