@@ -1,6 +1,6 @@
 """Issue 16: the generated model service under hostile clients and load.
 
-The example pipeline trains the model once for this module (``dvc repro train`` in a
+The example pipeline trains the model once for this module (``demo repro train`` in a
 generated repository); the real ``demo serve`` then runs on 127.0.0.1 as its own
 process, and the tests talk to it over sockets: malformed HTTP, bodies that lie about
 their size or never end, slow clients, 200 clients at once, SIGTERM mid-request.
@@ -49,7 +49,7 @@ def trained(
     repo = tmp_path_factory.mktemp("service") / "demo"
     shutil.copytree(generate(), repo, symlinks=True)
     project_env.install(repo)
-    project_env.run(["dvc", "repro", "train"], cwd=repo, timeout=900)
+    project_env.run(["demo", "repro", "train"], cwd=repo, timeout=900)
     assert (repo / "models/model/MLmodel").is_file()
     return repo
 
