@@ -218,7 +218,9 @@ def test_a_plain_pyscaffold_project_is_told_how_to_adopt_the_workflow(tmp_path: 
         dsops("learn", "check", "upgrade", "--format", "json", "-C", str(repo)).stdout
     )
     assert unfinished["results"][0]["code"] == "upgrade.unfinished"
-    assert "setup.cfg" in unfinished["results"][0]["message"]
+    conflicted = run(["git", "diff", "--name-only", "--diff-filter=U"], cwd=repo).stdout.split()
+    assert conflicted, "adopting a plain PyScaffold project leaves conflicts"
+    assert all(name in unfinished["results"][0]["message"] for name in conflicted)
     assert "dsops upgrade --abort" in unfinished["results"][0]["hint"]
 
 

@@ -18,7 +18,6 @@ from .errors import UserError
 from .model_folder import URI, load_local, read_mlmodel
 
 
-
 def load_model(source: str) -> Any:
     """The scikit-learn pipeline (raw readings -> probabilities) of an MLflow model.
 
