@@ -188,8 +188,8 @@ def serve(listener: socket.socket) -> Request | None:
                     signal.set_wakeup_fd(-1)
                     for signum in (signal.SIGCHLD, signal.SIGTERM):
                         signal.signal(signum, signal.SIG_DFL)
-                    # The client forwards Ctrl-C: it must interrupt the command even
-                    # where the server started with SIGINT ignored (as background jobs do).
+                    # The client forwards Ctrl-C: it interrupts the command even where
+                    # the server started with SIGINT ignored (a background job).
                     signal.signal(signal.SIGINT, signal.default_int_handler)
                     selector.close()
                     listener.close()
