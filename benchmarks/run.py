@@ -531,12 +531,7 @@ def measure_service(args: argparse.Namespace, work: Path) -> list[tuple[str, dic
         except (subprocess.SubprocessError, ValueError, IndexError) as error:
             results.append((label, {"problem": f"failed: {error}"[:120]}))
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            serving.stop(proc)
     return results
 
 

@@ -33,3 +33,13 @@ def wait_until_answers(
         except OSError:
             time.sleep(POLL)
     return False
+
+
+def stop(proc: subprocess.Popen[bytes], grace: float = 60.0) -> None:
+    """SIGTERM (a graceful shutdown, as an orchestrator sends), then SIGKILL after ``grace``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -127,12 +127,7 @@ def serve_and_predict(venv: Path, repo: Path, env: dict[str, str], log_to: Path)
         load += ["--url", f"http://127.0.0.1:{port}", "--requests", "1", "--concurrency", "1"]
         return [ready, timed("first prediction (POST /predict)", load, repo, env)]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        serving.stop(proc)
 
 
 def uv_command() -> list[str]:
