@@ -306,6 +306,17 @@ class ProjectEnv:
         return run(cmd, cwd=cwd, env=self.env(**extra), check=check, timeout=timeout)
 
 
+def set_reading(repo: Path, line: int, column: str, value: str) -> None:
+    """Put ``value`` into ``column`` of line ``line`` (0 = the header) of the example's
+    raw readings, as a bad export would."""
+    raw = repo / "data/raw/sensors.csv"
+    lines = raw.read_text(encoding="utf-8").splitlines()
+    cells = lines[line].split(",")
+    cells[lines[0].split(",").index(column)] = value
+    lines[line] = ",".join(cells)
+    raw.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 @pytest.fixture(scope="session")
 def project_env(tmp_path_factory: pytest.TempPathFactory) -> ProjectEnv:
     root = tmp_path_factory.mktemp("project-env") / "venv"

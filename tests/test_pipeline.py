@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 import yaml
-from conftest import BIN, ProjectEnv, base_env, putup, run
+from conftest import BIN, ProjectEnv, base_env, putup, run, set_reading
 from sftp_server import SftpServer, sftp_server
 
 pytestmark = pytest.mark.e2e
@@ -306,13 +306,7 @@ def test_an_out_of_range_reading_fails_check_data(
 ) -> None:
     repo = trained_copy
     project_env.install(repo)
-    raw = repo / "data/raw/sensors.csv"
-    lines = raw.read_text(encoding="utf-8").splitlines()
-    header = lines[0].split(",")
-    cells = lines[5].split(",")
-    cells[header.index("temperature")] = "400.0"
-    lines[5] = ",".join(cells)
-    raw.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    set_reading(repo, 5, "temperature", "400.0")
     done = project_env.run(["dvc", "repro", "--single-item", "check_data"], cwd=repo, check=False)
     assert done.returncode != 0, done.stdout
     assert (

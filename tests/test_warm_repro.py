@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 import yaml
-from conftest import ProjectEnv
+from conftest import ProjectEnv, set_reading
 
 pytestmark = pytest.mark.slow  # installs and reproduces generated projects
 
@@ -170,28 +170,26 @@ def test_a_second_warm_repro_is_a_no_op(runs: Runs) -> None:
     assert (runs.warm / "dvc.lock").read_text(encoding="utf-8") == runs.lock_after_first
 
 
-WHOAMI = {
-    "cells": [
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "metadata": {},
-            "outputs": [],
-            "source": [
-                "import os\n",
-                "from pathlib import Path\n",
-                "# The kernel's parent is the process that ran the stage's command.\n",
-                "parent = Path(f'/proc/{os.getppid()}/cmdline').read_bytes()\n",
-                "Path('reports/parent.txt').write_bytes(parent.replace(b'\\0', b' '))\n",
-            ],
-        }
-    ],
-    "metadata": {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
-    },
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
+def notebook(*source: str) -> dict[str, object]:
+    """A notebook of one code cell."""
+    cell: dict[str, object] = {"cell_type": "code", "execution_count": None, "metadata": {}}
+    return {
+        "cells": [{**cell, "outputs": [], "source": list(source)}],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+WHOAMI = notebook(
+    "import os\n",
+    "from pathlib import Path\n",
+    "# The kernel's parent is the process that ran the stage's command.\n",
+    "parent = Path(f'/proc/{os.getppid()}/cmdline').read_bytes()\n",
+    "Path('reports/parent.txt').write_bytes(parent.replace(b'\\0', b' '))\n",
+)
 
 
 def test_stages_run_in_the_warm_server_and_plain_repro_stays_cold(
@@ -212,13 +210,7 @@ def test_stages_run_in_the_warm_server_and_plain_repro_stays_cold(
 
 def test_a_failing_stage_fails_through_the_runner(warm_copy: Path, project_env: ProjectEnv) -> None:
     repo = warm_copy
-    raw = repo / "data/raw/sensors.csv"
-    lines = raw.read_text(encoding="utf-8").splitlines()
-    header = lines[0].split(",")
-    cells = lines[5].split(",")
-    cells[header.index("temperature")] = "400.0"
-    lines[5] = ",".join(cells)
-    raw.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    set_reading(repo, 5, "temperature", "400.0")
     done = project_env.run(
         [project_env.bin / "demo", "repro", "--single-item", "check_data"], cwd=repo, check=False
     )
@@ -294,23 +286,12 @@ def test_exit_codes_and_signals_travel_through_the_server(
     assert processes_in(warm_copy) == []
 
 
-SLEEPER = {
-    **WHOAMI,
-    "cells": [
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "metadata": {},
-            "outputs": [],
-            "source": [
-                "import time\n",
-                "from pathlib import Path\n",
-                "Path('reports/started').touch()\n",
-                "time.sleep(300)\n",
-            ],
-        }
-    ],
-}
+SLEEPER = notebook(
+    "import time\n",
+    "from pathlib import Path\n",
+    "Path('reports/started').touch()\n",
+    "time.sleep(300)\n",
+)
 
 
 def test_ctrl_c_reaches_the_command_in_the_server(
