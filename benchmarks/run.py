@@ -16,8 +16,8 @@ Environments, kept under ``--cache-dir`` (default ``~/.cache/dsproject-ops-bench
 - ``ours``: a virtual environment with only this package (editable) and its
   dependencies, as a user gets it from ``pip install pyscaffoldext-dsproject-ops``;
 - ``peer``: PyScaffold 4.6 + pyscaffoldext-dsproject 0.7.2 from PyPI;
-- the generated repository's ``dvc repro`` runs in the environment running this
-  script (the development environment: its test extras pin what the template pins).
+- the generated repository's pipeline, tests and server run in its own environment,
+  made from its hashed lock as its README's uv route makes it (bytecode compiled).
 With ``--quick`` the environment running this script is used for our commands and the
 peer and ``dvc repro`` are left out. A command that does not exist yet (a ``dsops``
 subcommand not written) or that fails is reported as such; the script goes on.
