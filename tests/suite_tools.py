@@ -35,6 +35,9 @@ CACHE = Path(
 )
 # The suite's bytecode (conftest sets it as every Python's PYTHONPYCACHEPREFIX).
 PYCACHE = CACHE / "pycache"
+# The files of the generated lock's packages, kept between sessions: pip checks each
+# one's hash against the lock every time (tests/test_lock.py), fetching only new ones.
+LOCK_FILES = CACHE / "lock-files"
 # Why a tool is missing, by name: the one line a test that needs it fails with.
 PROBLEMS: dict[str, str] = {}
 HINTS = {
