@@ -19,10 +19,9 @@ from typing import Callable, Iterator
 
 import pytest
 from conftest import BIN, base_env, run
-from filelock import FileLock
 from packaging.markers import Marker
 from packaging.utils import canonicalize_name
-from suite_tools import LOCK_FILES
+from suite_tools import LOCK_FILES, fetch_lock_files, lock_files_lock, users_pip
 
 from pyscaffoldext.dsproject_ops import lockfile
 from pyscaffoldext.dsproject_ops.answers import build, cookiecutter_json
@@ -179,15 +178,16 @@ def pip_would_install(repo: Path, python: Path, env: dict[str, str]) -> dict[str
     fetched once is checked again against the lock on every run."""
     pip = [BIN / "python", "-m", "pip", "--python", python, "--disable-pip-version-check"]
     report = repo.parent / "pip-report.json"
+    lock = repo / "requirements/lock.txt"
     check = [*pip, "install", "-q", "--dry-run", "--require-hashes", "--no-index"]
-    check += ["--find-links", LOCK_FILES, "--report", report, "-r", "requirements/lock.txt"]
-    with FileLock(f"{LOCK_FILES}.lock", timeout=1800):
-        done = run(check, cwd=repo, env=env, check=False)
+    check += ["--find-links", LOCK_FILES, "--report", report, "-r", lock]
+    with lock_files_lock():
+        done = run(check, cwd=repo, env=users_pip(env), check=False)
         if done.returncode != 0 and "No matching distribution" in done.stderr:
             # A version not seen before: pip downloads it (and checks its hash).
-            fetch = ["download", "-q", "--require-hashes", "-d", LOCK_FILES]
-            run([*pip, *fetch, "-r", "requirements/lock.txt"], cwd=repo, env=env, timeout=1800)
-            done = run(check, cwd=repo, env=env, check=False)
+            fetched = fetch_lock_files(pip, lock, env)
+            assert fetched.returncode == 0, fetched.stdout + fetched.stderr[-6000:]
+            done = run(check, cwd=repo, env=users_pip(env), check=False)
     assert done.returncode == 0, done.stdout + done.stderr[-6000:]
     found = json.loads(report.read_text(encoding="utf-8"))["install"]
     return {canonicalize_name(i["metadata"]["name"]): i["metadata"]["version"] for i in found}
@@ -208,10 +208,6 @@ def test_the_lock_installs_the_project_in_a_fresh_venv_and_its_tests_and_pipelin
     env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}/usr/bin{os.pathsep}/bin"
     env["VIRTUAL_ENV"] = str(env_dir)
     env.pop("PIP_REQUIRE_VIRTUALENV", None)
-    # pip as a user's pip: the index (pypi.org), none of this machine's settings
-    # (folders of wheels, extra indexes) that could stand in for the lock's files.
-    env.pop("PIP_FIND_LINKS", None)
-    env["PIP_CONFIG_FILE"] = os.devnull
     uv = [BIN / "uv", "-q"]
     run([*uv, "venv", "--python", sys.executable, env_dir], cwd=repo, env=env)
     python = env_dir / "bin" / "python"
