@@ -199,7 +199,7 @@ def test_the_lock_installs_the_project_in_a_fresh_venv_and_its_tests_and_pipelin
 ) -> None:
     """The README's two routes. pip's: pip accepts the hashed lock and would install
     exactly its packages (``pip_would_install``; installing them with pip as well
-    would only repeat uv's work at ten times its cost). uv's, the fast one, installs
+    would only repeat uv's work at many times its CPU). uv's, the fast one, installs
     them; then pip finds nothing broken or unlocked, and the project's tests and
     pipeline run in that environment."""
     repo = copy_repo(generate())
