@@ -35,6 +35,9 @@ CACHE = Path(
 )
 # The suite's bytecode (conftest sets it as every Python's PYTHONPYCACHEPREFIX).
 PYCACHE = CACHE / "pycache"
+# The files of the generated lock's packages, kept between sessions: pip checks each
+# one's hash against the lock every time (tests/test_lock.py), fetching only new ones.
+LOCK_FILES = CACHE / "lock-files"
 # Why a tool is missing, by name: the one line a test that needs it fails with.
 PROBLEMS: dict[str, str] = {}
 HINTS = {
@@ -134,6 +137,46 @@ def prune_pycache() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def users_pip(env: dict[str, str]) -> dict[str, str]:
+    """``env`` for a pip that behaves as a user's: the index (pypi.org) and none of this
+    machine's settings (folders of wheels, extra indexes) that could stand in for it."""
+    env = dict(env)
+    env.pop("PIP_FIND_LINKS", None)
+    env["PIP_CONFIG_FILE"] = os.devnull
+    return env
+
+
+def fetch_lock_files(
+    pip: list[str | os.PathLike[str]], lock: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """``pip download --require-hashes`` the lock's files into ``LOCK_FILES`` (a file
+    already there is checked, not fetched again). Hold ``lock_files_lock()``."""
+    command = [*pip, "download", "-q", "--require-hashes", "-d", LOCK_FILES, "-r", lock]
+    return subprocess.run(
+        [str(c) for c in command], env=users_pip(env), capture_output=True, text=True, timeout=1800
+    )
+
+
+def lock_files_lock() -> FileLock:
+    LOCK_FILES.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(f"{LOCK_FILES}.lock", timeout=1800)
+
+
+def prefetch_lock_files() -> int:
+    """`.ci/run` fetches the default repository's lock files in the background while
+    pip checks the test extras (~240 MB from the index); the lock test then finds them."""
+    from pyscaffoldext.dsproject_ops.answers import build
+    from pyscaffoldext.dsproject_ops.render import render
+
+    text = render(build("demo"))["requirements/lock.txt"]
+    with tempfile.TemporaryDirectory() as folder, lock_files_lock():
+        lock = Path(folder, "lock.txt")
+        lock.write_text(text, encoding="utf-8")
+        done = fetch_lock_files([sys.executable, "-m", "pip"], lock, dict(os.environ))
+    print(done.stdout + done.stderr, file=sys.stderr)
+    return done.returncode
+
+
 def need_tool(name: str) -> Path:
     """The tool's path, or the test fails with one line saying what to install."""
     found = shutil.which(name)
@@ -143,6 +186,8 @@ def need_tool(name: str) -> Path:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["lock-files"]:
+        sys.exit(prefetch_lock_files())
     # `.ci/run` installs the npm tools in the background while pip installs the test
     # extras; the session then finds them done, or waits on the same lock.
     provide_npm_tools()

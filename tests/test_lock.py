@@ -3,21 +3,25 @@
 The locks are cut from one universal resolution shipped beside the template
 (templates/locks/universal.txt); CI, the README and the image install them with
 ``--require-hashes``; environment.yml agrees with them; and the slow test installs
-the lock into a fresh virtual environment and runs the project's tests and pipeline.
+the lock into a fresh virtual environment (uv; pip checks the lock's hashes and
+resolution) and runs the project's tests and pipeline there.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
-import venv
+import sys
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-from conftest import base_env, run
+from conftest import BIN, base_env, run
+from packaging.markers import Marker
 from packaging.utils import canonicalize_name
+from suite_tools import LOCK_FILES, fetch_lock_files, lock_files_lock, users_pip
 
 from pyscaffoldext.dsproject_ops import lockfile
 from pyscaffoldext.dsproject_ops.answers import build, cookiecutter_json
@@ -165,31 +169,64 @@ def test_ci_installs_the_project_from_the_lock(demo: Path) -> None:
     assert seen >= 3  # GitLab test and train, GitHub test and train
 
 
-@pytest.mark.slow  # installs ~200 packages from the package index (pip's cache helps)
+def pip_would_install(repo: Path, python: Path, env: dict[str, str]) -> dict[str, str]:
+    """What pip, in the environment of ``python``, would install from the hashed lock:
+    ``{canonical name: version}``. pip's own verdict (its lock parser, hash-checking
+    mode, its resolver: a dependency the lock lacks is refused; every file's sha256 is
+    checked), from files kept between sessions (tests/suite_tools.py, ``LOCK_FILES``):
+    the index is asked only for the files of a version no session has seen yet. A file
+    fetched once is checked again against the lock on every run."""
+    pip = [BIN / "python", "-m", "pip", "--python", python, "--disable-pip-version-check"]
+    report = repo.parent / "pip-report.json"
+    lock = repo / "requirements/lock.txt"
+    check = [*pip, "install", "-q", "--dry-run", "--require-hashes", "--no-index"]
+    check += ["--find-links", LOCK_FILES, "--report", report, "-r", lock]
+    with lock_files_lock():
+        done = run(check, cwd=repo, env=users_pip(env), check=False)
+        if done.returncode != 0 and "No matching distribution" in done.stderr:
+            # A version not seen before: pip downloads it (and checks its hash).
+            fetched = fetch_lock_files(pip, lock, env)
+            assert fetched.returncode == 0, fetched.stdout + fetched.stderr[-6000:]
+            done = run(check, cwd=repo, env=users_pip(env), check=False)
+    assert done.returncode == 0, done.stdout + done.stderr[-6000:]
+    found = json.loads(report.read_text(encoding="utf-8"))["install"]
+    return {canonicalize_name(i["metadata"]["name"]): i["metadata"]["version"] for i in found}
+
+
+@pytest.mark.slow  # installs ~200 packages (uv, from its cache) and runs the pipeline
 def test_the_lock_installs_the_project_in_a_fresh_venv_and_its_tests_and_pipeline_run(
     generate: Callable[..., Path], copy_repo: Callable[[Path], Path], tmp_path: Path
 ) -> None:
+    """The README's two routes. pip's: pip accepts the hashed lock and would install
+    exactly its packages (``pip_would_install``; installing them with pip as well
+    would only repeat uv's work at many times its CPU). uv's, the fast one, installs
+    them; then pip finds nothing broken or unlocked, and the project's tests and
+    pipeline run in that environment."""
     repo = copy_repo(generate())
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True)
-    python = env_dir / "bin" / "python"
     env = base_env()
     env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}/usr/bin{os.pathsep}/bin"
     env["VIRTUAL_ENV"] = str(env_dir)
     env.pop("PIP_REQUIRE_VIRTUALENV", None)
-    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    run([*pip, "--require-hashes", "-r", "requirements/lock.txt"], cwd=repo, env=env, timeout=3000)
-    run([*pip, "--no-deps", "-e", "."], cwd=repo, env=env, timeout=600)
+    uv = [BIN / "uv", "-q"]
+    run([*uv, "venv", "--python", sys.executable, env_dir], cwd=repo, env=env)
+    python = env_dir / "bin" / "python"
+    by_pip = pip_would_install(repo, python, env)  # into this environment, still empty
+    lock = lockfile.parse((repo / "requirements/lock.txt").read_text(encoding="utf-8"))
+    here = {e.name: e.version for e in lock if not e.marker or Marker(e.marker).evaluate()}
+    assert by_pip == here, set(by_pip.items()) ^ set(here.items())
+    run([*uv, "pip", "sync", "--require-hashes", "requirements/lock.txt"], cwd=repo, env=env)
+    run([*uv, "pip", "install", "--no-deps", "-e", "."], cwd=repo, env=env)
     # exactly the locked versions, nothing else resolved behind the lock's back
-    check = run([python, "-m", "pip", "check"], cwd=repo, env=env, check=False)
+    pip = [BIN / "python", "-m", "pip", "--python", python, "--disable-pip-version-check"]
+    check = run([*pip, "check"], cwd=repo, env=env, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
-    frozen = run([python, "-m", "pip", "freeze", "--exclude-editable"], cwd=repo, env=env)
-    versions = locked((repo / "requirements/lock.txt").read_text(encoding="utf-8"))
+    frozen = run([*pip, "freeze", "--all", "--exclude-editable"], cwd=repo, env=env)
+    installed = {}
     for line in frozen.stdout.splitlines():
         name, _, version = line.partition("==")
-        if canonicalize_name(name) in ("pip", "setuptools", "wheel"):
-            continue
-        assert version in versions.get(canonicalize_name(name), set()), line
+        installed[canonicalize_name(name)] = version
+    assert installed == by_pip, set(installed.items()) ^ set(by_pip.items())
     run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo, env=env, timeout=900)
     run(["demo", "repro"], cwd=repo, env=env, timeout=1800)  # the warm runner, in this env
     assert (repo / "models" / "model").is_dir()
