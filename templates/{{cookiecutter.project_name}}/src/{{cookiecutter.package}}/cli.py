@@ -13,7 +13,7 @@ import importlib
 import sys
 from typing import Callable, Sequence
 
-from . import __version__, warm_repro
+from . import warm_repro
 from .errors import UserError
 
 # name -> ("module:function", one-line help). The function takes the remaining
@@ -66,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(usage(), end="")
         return 0
     if args[0] == "--version":
+        from . import __version__
+
         print(__version__)
         return 0
     if args[0] not in COMMANDS:
