@@ -206,6 +206,9 @@ def test_stages_run_in_the_warm_server_and_plain_repro_stays_cold(
     assert "-m demo.warm_repro" in (repo / "reports/parent.txt").read_text()
     project_env.run(["dvc", "repro", "--force", "whoami"], cwd=repo)
     assert "-m demo.cli run-notebook" in (repo / "reports/parent.txt").read_text()
+    # `demo exp-run` wraps `dvc exp run` the same way.
+    project_env.run([demo, "exp-run", "--force", "whoami"], cwd=repo)
+    assert "-m demo.warm_repro" in (repo / "reports/parent.txt").read_text()
 
 
 def test_a_failing_stage_fails_through_the_runner(warm_copy: Path, project_env: ProjectEnv) -> None:

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "add-notebook-stage": ("notebook_stage:add_main", "add a notebook stage"),
     "serve": ("serve:main", "serve the trained model over HTTP"),
     "repro": ("warm_repro:repro_main", "dvc repro, the stages sharing warm imports"),
+    "exp-run": ("warm_repro:exp_run_main", "dvc exp run, with the warm stage runner"),
 }
 
 PROG = {{ cookiecutter.project_name|py_str }}
