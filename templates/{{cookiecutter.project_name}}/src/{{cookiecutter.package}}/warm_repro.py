@@ -50,9 +50,22 @@ PRELOAD: dict[str, tuple[str, ...]] = {
     "registry": ("mlflow", "mlflow.pyfunc"),
 {%- endif %}
     "tracking": ("mlflow",),
-    "notebook_stage": ("yaml", "papermill", "zmq", "traitlets.config"),
+    # The kernel is forked from the stage (warm_kernel.py): ipykernel, and what
+    # notebooks usually import, are imported once for every notebook stage.
+    "notebook_stage": (
+        "yaml",
+        "papermill",
+        "zmq",
+        "traitlets.config",
+        "{{ cookiecutter.package }}.warm_kernel",
+        "ipykernel.kernelapp",
+        "pandas",
+        "matplotlib.pyplot",
+    ),
 }
 MAX_REQUEST = 1 << 20  # bytes of argv + cwd + environment: anything larger is refused
+# True in a command the server forked: it may fork more of itself (warm_kernel.py).
+forked = False
 
 
 # --- the client: one stage command, in the process dvc started --------------------
@@ -246,6 +259,10 @@ def _kill(pid: int, signum: int) -> None:
 
 def run_request(request: Request) -> int:
     """In the forked child: become the stage's process, then run its command."""
+    # The server runs this file as __main__; the commands import it as a module.
+    from . import warm_repro
+
+    warm_repro.forked = True
     os.chdir(request.cwd)
     os.environ.clear()
     os.environ.update(request.env)  # DVC_ROOT, MLFLOW_*, ... differ from stage to stage
