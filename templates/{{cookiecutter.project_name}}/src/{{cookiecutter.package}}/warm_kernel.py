@@ -134,7 +134,11 @@ def forked_kernel(kernel_name: str, **traits: Any) -> Iterator[KernelManager]:
         manager.provisioner = provisioner
         yield manager
         if manager.has_kernel:
-            manager.shutdown_kernel()
+            # The notebook has run: no cell to interrupt. (shutdown_kernel() sends
+            # SIGINT first, which a kernel still answering a message logs as an error.)
+            manager.request_shutdown()
+            manager.finish_shutdown()
+            manager.cleanup_resources()
     except BaseException:
         if provisioner is not None and manager.has_kernel:
             manager.shutdown_kernel(now=True)
