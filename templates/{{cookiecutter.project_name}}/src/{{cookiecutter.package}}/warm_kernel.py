@@ -90,6 +90,16 @@ class ForkProvisioner(LocalProvisioner):
         self.cwd = cwd
         return self.connection_info
 
+    def kill_now(self) -> None:
+        """Kill the kernel's process group and collect the kernel, synchronously."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            try:
+                os.killpg(self.pgid or process.pid, signal.SIGKILL)
+            except OSError:
+                process.kill()
+            process.wait()
+
     def release(self) -> None:
         """Let an unused fork end (its pipe closes empty) and collect it."""
         if self.spare is not None:
@@ -140,8 +150,11 @@ def forked_kernel(kernel_name: str, **traits: Any) -> Iterator[KernelManager]:
             manager.finish_shutdown()
             manager.cleanup_resources()
     except BaseException:
-        if provisioner is not None and manager.has_kernel:
-            manager.shutdown_kernel(now=True)
+        # A failure or Ctrl-C mid-notebook leaves papermill's tasks in its event loop,
+        # waiting for the kernel: stop the kernel without running that loop again.
+        if provisioner is not None:
+            provisioner.kill_now()
+            manager.cleanup_connection_file()
         raise
     finally:
         if provisioner is not None:
@@ -170,7 +183,7 @@ def run_kernel_when_asked(pipe: int) -> NoReturn:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        os.environ["JPY_PARENT_PID"] = str(os.getppid())  # it ends if we die
+        os.environ["JPY_PARENT_PID"] = str(os.getppid())
         cmd = request["cmd"]
         sys.argv = [cmd[0], *cmd[3:]]
         # As ipykernel_launcher: the folder is not on sys.path while ipykernel loads.
@@ -178,7 +191,9 @@ def run_kernel_when_asked(pipe: int) -> NoReturn:
             del sys.path[0]
         from ipykernel.kernelapp import IPKernelApp
 
-        app = IPKernelApp.instance()
+        # ipykernel read JPY_PARENT_PID when the server imported it: pass it on, so
+        # the kernel ends when the stage's process does (killed, say), as usual.
+        app = IPKernelApp.instance(parent_handle=os.getppid())
         app.initialize(cmd[3:])
         as_in_a_new_kernel()
         app.start()
