@@ -50,8 +50,8 @@ PRELOAD: dict[str, tuple[str, ...]] = {
     "registry": ("mlflow", "mlflow.pyfunc"),
 {%- endif %}
     "tracking": ("mlflow",),
-    # The kernel is forked from the stage (warm_kernel.py): ipykernel, and what
-    # notebooks usually import, are imported once for every notebook stage.
+    # A notebook's kernel is forked from its stage (warm_kernel.py): ipykernel and
+    # what notebooks usually import are imported once, for all the notebook stages.
     "notebook_stage": (
         "yaml",
         "papermill",
