@@ -20,6 +20,7 @@ reference: a notebook whose output differs under the runner is a bug of this mod
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import json
 import os
 import signal
@@ -185,7 +186,9 @@ def run_kernel_when_asked(pipe: int) -> NoReturn:
         os.environ.update(request["env"])
         os.environ["JPY_PARENT_PID"] = str(os.getppid())
         cmd = request["cmd"]
-        sys.argv = [cmd[0], *cmd[3:]]
+        launcher = importlib.util.find_spec("ipykernel_launcher")
+        program = launcher.origin if launcher and launcher.origin else cmd[0]
+        sys.argv = [program, *cmd[3:]]  # as the kernel's `python -m` would set it
         # As ipykernel_launcher: the folder is not on sys.path while ipykernel loads.
         if sys.path and sys.path[0] in ("", os.getcwd()):
             del sys.path[0]
