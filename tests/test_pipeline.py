@@ -438,13 +438,14 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
 def served_experiment(
     reproduced: Reproduced, project_env: ProjectEnv, mlflow_server: MlflowServer
 ) -> ServedExperiment:
-    """``dvc exp run -S train.n_estimators=30`` with MLFLOW_TRACKING_URI at the server."""
+    """``demo exp-run -S train.n_estimators=30`` (`dvc exp run`, the warm runner's way)
+    with MLFLOW_TRACKING_URI at the server."""
     url = mlflow_server.wait()
     repo = reproduced.repo
     project_env.install(repo)
     before = len(rows(repo))
     project_env.run(
-        ["dvc", "exp", "run", "-S", "train.n_estimators=30"],
+        [project_env.bin / "demo", "exp-run", "-S", "train.n_estimators=30"],
         cwd=repo,
         MLFLOW_TRACKING_URI=url,
     )

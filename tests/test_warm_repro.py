@@ -189,6 +189,8 @@ WHOAMI = notebook(
     "# The kernel's parent is the process that ran the stage's command.\n",
     "parent = Path(f'/proc/{os.getppid()}/cmdline').read_bytes()\n",
     "Path('reports/parent.txt').write_bytes(parent.replace(b'\\0', b' '))\n",
+    "kernel = Path('/proc/self/cmdline').read_bytes()\n",
+    "Path('reports/kernel.txt').write_bytes(kernel.replace(b'\\0', b' '))\n",
 )
 
 
@@ -199,13 +201,22 @@ def test_stages_run_in_the_warm_server_and_plain_repro_stays_cold(
     (repo / "notebooks/whoami.ipynb").write_text(json.dumps(WHOAMI), encoding="utf-8")
     demo = project_env.bin / "demo"
     project_env.run(
-        [demo, "add-notebook-stage", "notebooks/whoami.ipynb", "-o", "reports/parent.txt"], cwd=repo
+        [demo, "add-notebook-stage", "notebooks/whoami.ipynb"]
+        + ["-o", "reports/parent.txt", "-o", "reports/kernel.txt"],
+        cwd=repo,
     )
     project_env.run([demo, "repro", "whoami"], cwd=repo)
-    # Forked from the server: the command line is the server's, not the stage's.
+    # Forked from the server: the command line is the server's, not the stage's; the
+    # kernel is forked from the stage (warm_kernel.py), not started as ipykernel_launcher.
     assert "-m demo.warm_repro" in (repo / "reports/parent.txt").read_text()
+    assert "-m demo.warm_repro" in (repo / "reports/kernel.txt").read_text()
     project_env.run(["dvc", "repro", "--force", "whoami"], cwd=repo)
     assert "-m demo.cli run-notebook" in (repo / "reports/parent.txt").read_text()
+    assert "-m ipykernel_launcher" in (repo / "reports/kernel.txt").read_text()
+    # `demo exp-run` wraps `dvc exp run` the same way.
+    project_env.run([demo, "exp-run", "--force", "whoami"], cwd=repo)
+    assert "-m demo.warm_repro" in (repo / "reports/parent.txt").read_text()
+    assert "-m demo.warm_repro" in (repo / "reports/kernel.txt").read_text()
 
 
 def test_a_failing_stage_fails_through_the_runner(warm_copy: Path, project_env: ProjectEnv) -> None:

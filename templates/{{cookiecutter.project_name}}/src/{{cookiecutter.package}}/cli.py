@@ -13,7 +13,7 @@ import importlib
 import sys
 from typing import Callable, Sequence
 
-from . import __version__, warm_repro
+from . import warm_repro
 from .errors import UserError
 
 # name -> ("module:function", one-line help). The function takes the remaining
@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "add-notebook-stage": ("notebook_stage:add_main", "add a notebook stage"),
     "serve": ("serve:main", "serve the trained model over HTTP"),
     "repro": ("warm_repro:repro_main", "dvc repro, the stages sharing warm imports"),
+    "exp-run": ("warm_repro:exp_run_main", "dvc exp run, with the warm stage runner"),
 }
 
 PROG = {{ cookiecutter.project_name|py_str }}
@@ -66,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(usage(), end="")
         return 0
     if args[0] == "--version":
+        from . import __version__
+
         print(__version__)
         return 0
     if args[0] not in COMMANDS:

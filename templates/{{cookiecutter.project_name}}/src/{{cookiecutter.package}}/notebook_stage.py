@@ -21,10 +21,12 @@ import json
 import shlex
 import subprocess
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import warm_repro
 from .errors import UserError
 from .params import PARAMS_FILE, load_params, lookup
 
@@ -176,14 +178,24 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any]) -> None:
     config = Config()
     if zmq.has("curve"):
         config.KernelManager.transport_encryption = "required"
-    papermill.execute_notebook(
-        str(notebook),
-        str(output),
-        parameters=parameters,
-        progress_bar=False,
-        cwd=".",  # the repository root: notebooks read data/... like the stages
-        config=config,
-    )
+    kernel = json.loads(notebook.read_text(encoding="utf-8"))
+    kernel_name = kernel.get("metadata", {}).get("kernelspec", {}).get("name")
+    with ExitStack() as stack:
+        manager = None
+        if warm_repro.forked and kernel_name:
+            # Under `repro`: the kernel is a fork of this warm process, not a new one.
+            from .warm_kernel import forked_kernel
+
+            manager = stack.enter_context(forked_kernel(kernel_name, config=config))
+        papermill.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters=parameters,
+            progress_bar=False,
+            cwd=".",  # the repository root: notebooks read data/... like the stages
+            config=config,
+            km=manager,
+        )
 
 
 def strip_trailing_whitespace(path: Path) -> None:

@@ -3,7 +3,8 @@
 Every stage of dvc.yaml runs `python -m <package>.cli COMMAND ...`: a new process
 that imports pandas, scikit-learn, MLflow... again, which costs more CPU than the
 work. The `repro` command starts a small fork server, runs `dvc repro` with
-SOCKET_VARIABLE naming the server's socket, then stops the server and waits for it.
+SOCKET_VARIABLE naming the server's socket, then stops the server and waits for it
+(`exp-run` does the same for `dvc exp run`, whose stages DVC runs the same way).
 DVC still decides which stages run and records each one in dvc.lock; only the process
 that runs a stage's command changes: the command (cli.py) asks the server, which forks
 a copy of itself (the libraries already imported) to run it with the stage's standard
@@ -33,8 +34,9 @@ from typing import Any, NamedTuple, NoReturn
 # Set by `repro` for dvc and so for every stage command; the server removes it from
 # the commands it runs, so a command that calls another one runs that one itself.
 SOCKET_VARIABLE = "{{ cookiecutter.package|upper }}_WARM_SOCKET"
-# Commands that never go to the server: `repro` itself, and the long-running service.
-COLD_COMMANDS = frozenset({"repro", "serve"})
+# Commands that never go to the server: those that start it, and the long-running
+# service.
+COLD_COMMANDS = frozenset({"repro", "exp-run", "serve"})
 # What a command's module imports inside its functions (to keep `--help` fast), by
 # module: the server imports it once, before the first fork that needs it. A name
 # missing here only costs that import in each stage that uses it.
@@ -48,9 +50,22 @@ PRELOAD: dict[str, tuple[str, ...]] = {
     "registry": ("mlflow", "mlflow.pyfunc"),
 {%- endif %}
     "tracking": ("mlflow",),
-    "notebook_stage": ("yaml", "papermill", "zmq", "traitlets.config"),
+    # A notebook's kernel is forked from its stage (warm_kernel.py): ipykernel and
+    # what notebooks usually import are imported once, for all the notebook stages.
+    "notebook_stage": (
+        "yaml",
+        "papermill",
+        "zmq",
+        "traitlets.config",
+        "{{ cookiecutter.package }}.warm_kernel",
+        "ipykernel.kernelapp",
+        "pandas",
+        "matplotlib.pyplot",
+    ),
 }
 MAX_REQUEST = 1 << 20  # bytes of argv + cwd + environment: anything larger is refused
+# True in a command the server forked: it may fork more of itself (warm_kernel.py).
+forked = False
 
 
 # --- the client: one stage command, in the process dvc started --------------------
@@ -244,6 +259,10 @@ def _kill(pid: int, signum: int) -> None:
 
 def run_request(request: Request) -> int:
     """In the forked child: become the stage's process, then run its command."""
+    # The server runs this file as __main__; the commands import it as a module.
+    from . import warm_repro
+
+    warm_repro.forked = True
     os.chdir(request.cwd)
     os.environ.clear()
     os.environ.update(request.env)  # DVC_ROOT, MLFLOW_*, ... differ from stage to stage
@@ -273,13 +292,25 @@ def run_request(request: Request) -> int:
 
 def repro_main(argv: list[str], prog: str) -> int:
     """`dvc repro ARGS...` with the stages run by one warm fork server."""
+    return run_warm(["repro", *argv])
+
+
+def exp_run_main(argv: list[str], prog: str) -> int:
+    """`dvc exp run ARGS...` (e.g. `-S train.n_estimators=200`) with the stages run by
+    one warm fork server. A queued experiment (`--queue`) runs later, in `dvc queue`'s
+    workers: its stages find no server and run in their own processes."""
+    return run_warm(["exp", "run", *argv])
+
+
+def run_warm(dvc_args: list[str]) -> int:
+    """``dvc DVC_ARGS...`` with a warm fork server for its stages; dvc's exit code."""
     import shutil
     import subprocess
     import tempfile
 
-    dvc = [sys.executable, "-m", "dvc", "repro", *argv]
+    dvc = [sys.executable, "-m", "dvc", *dvc_args]
     if not hasattr(os, "fork") or not hasattr(socket, "send_fds"):
-        return subprocess.call(dvc)  # no fork server on this OS: plain dvc repro
+        return subprocess.call(dvc)  # no fork server on this OS: plain dvc
     folder = tempfile.mkdtemp(prefix=f"{__package__}-repro-")  # mode 0700: ours only
     try:
         path = os.path.join(folder, "socket")
