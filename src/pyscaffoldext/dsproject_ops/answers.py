@@ -224,7 +224,7 @@ def check_project_name(name: str) -> str:
             f"invalid project name {name[:20]!r}...: it is {len(name)} characters long, "
             f"at most {MAX_NAME} fit in a folder name"
         )
-    if not _DIST_NAME.match(name):
+    if not _DIST_NAME.fullmatch(name):  # `$` alone lets a final newline through
         raise DsopsError(
             f"invalid project name {name!r}: use letters, digits, '-', '_' or '.', "
             "starting and ending with a letter or digit"

@@ -53,7 +53,8 @@ def yaml_str(value: Any) -> str:
     """A YAML scalar that loads back as this string: plain when that is unambiguous,
     else double-quoted (JSON's escapes are YAML's)."""
     text = str(value)
-    plain = _YAML_PLAIN.match(text) and not _YAML_WORDS.match(text)
+    # fullmatch: `$` would also match before a final newline ("A\n" is no plain scalar).
+    plain = _YAML_PLAIN.fullmatch(text) and not _YAML_WORDS.fullmatch(text)
     # ": " or a final ":" would make a mapping key of it.
     if plain and ": " not in text and not text.endswith(":"):
         return text
