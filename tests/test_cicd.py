@@ -66,9 +66,10 @@ def gcl(
     # there is no remote) unless the arguments say otherwise.
     branch = run(["git", "branch", "--show-current"], cwd=repo).stdout.strip()
     config = (repo / ".gitlab-ci.yml").read_bytes()
+    digest = hashlib.sha256(config).hexdigest()
     # gitlab-ci-local checks the file against GitLab's schema first (~60 % of a listing's
     # CPU): once per content is enough; a file with includes is always checked.
-    known = hashlib.sha256(config).hexdigest() in _SCHEMA_CHECKED and b"include" not in config
+    known = digest in _SCHEMA_CHECKED and b"include" not in config
     done = run(
         [
             gitlab_ci_local(),
@@ -85,7 +86,7 @@ def gcl(
         timeout=timeout,
     )
     if done.returncode == 0:
-        _SCHEMA_CHECKED.add(hashlib.sha256(config).hexdigest())
+        _SCHEMA_CHECKED.add(digest)
     return done
 
 

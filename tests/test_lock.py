@@ -169,6 +169,11 @@ def test_ci_installs_the_project_from_the_lock(demo: Path) -> None:
     assert seen >= 3  # GitLab test and train, GitHub test and train
 
 
+def pip_for(python: Path) -> list[str | os.PathLike[str]]:
+    """Our pip, acting on the environment of ``python`` (which has no pip of its own)."""
+    return [BIN / "python", "-m", "pip", "--python", python, "--disable-pip-version-check"]
+
+
 def pip_would_install(repo: Path, python: Path, env: dict[str, str]) -> dict[str, str]:
     """What pip, in the environment of ``python``, would install from the hashed lock:
     ``{canonical name: version}``. pip's own verdict (its lock parser, hash-checking
@@ -176,7 +181,7 @@ def pip_would_install(repo: Path, python: Path, env: dict[str, str]) -> dict[str
     checked), from files kept between sessions (tests/suite_tools.py, ``LOCK_FILES``):
     the index is asked only for the files of a version no session has seen yet. A file
     fetched once is checked again against the lock on every run."""
-    pip = [BIN / "python", "-m", "pip", "--python", python, "--disable-pip-version-check"]
+    pip = pip_for(python)
     report = repo.parent / "pip-report.json"
     lock = repo / "requirements/lock.txt"
     check = [*pip, "install", "-q", "--dry-run", "--require-hashes", "--no-index"]
@@ -218,7 +223,7 @@ def test_the_lock_installs_the_project_in_a_fresh_venv_and_its_tests_and_pipelin
     run([*uv, "pip", "sync", "--require-hashes", "requirements/lock.txt"], cwd=repo, env=env)
     run([*uv, "pip", "install", "--no-deps", "-e", "."], cwd=repo, env=env)
     # exactly the locked versions, nothing else resolved behind the lock's back
-    pip = [BIN / "python", "-m", "pip", "--python", python, "--disable-pip-version-check"]
+    pip = pip_for(python)
     check = run([*pip, "check"], cwd=repo, env=env, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
     frozen = run([*pip, "freeze", "--all", "--exclude-editable"], cwd=repo, env=env)
