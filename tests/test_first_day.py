@@ -1,8 +1,9 @@
 """Issue 14: a newcomer's first day, scripted from the generated README and
 onboarding page: install by the pip route, ``pre-commit install``, ``demo repro``
-(the page's cheaper ``dvc repro``), ``git commit -am`` passes the first time (the hooks
-run and agree with what DVC wrote), and ``dvc pull`` in a fresh clone, before anyone pushed, exits 0. Plus what
-``dsops doctor`` advises on a machine without conda and without pre-commit.
+(the page's cheaper ``dvc repro``), ``git commit -am`` passes the first time (the
+hooks run and agree with what DVC wrote), and ``dvc pull`` in a fresh clone, before
+anyone pushed, exits 0. Plus what ``dsops doctor`` advises on a machine without conda
+and without pre-commit.
 """
 
 from __future__ import annotations
