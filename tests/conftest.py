@@ -10,6 +10,7 @@ generated repository is only ``pip install -e --no-deps``'d into it.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import pytest
+from filelock import FileLock
 from suite_tools import (
     PYCACHE,
     provide_npm_tools,
@@ -404,3 +406,133 @@ def no_git_identity(tmp_path: Path) -> Iterator[dict[str, str]]:
         if key.startswith(("GIT_AUTHOR", "GIT_COMMITTER")):
             del env[key]
     yield env
+
+
+# --- the default repository after its first pipeline run, made once per session -------
+
+
+GIT_ID = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
+
+
+def log_rows(repo: Path) -> int:
+    """How many rows the experiment log (reports/experiments.csv) holds."""
+    with open(repo / "reports/experiments.csv", newline="", encoding="utf-8") as fh:
+        return len(list(csv.DictReader(fh)))
+
+
+def processes_in(folder: Path) -> list[int]:
+    """Processes whose working directory is ``folder`` or below (the warm runner's
+    server and its forks chdir there; nothing of ours may outlive the command)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = Path(os.readlink(entry / "cwd"))
+        except OSError:
+            continue  # gone, or not ours to read
+        if cwd == folder or folder in cwd.parents:
+            found.append(int(entry.name))
+    return found
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a command did (a CompletedProcess, kept as JSON for the other workers)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True)
+class ReproducedDemo:
+    """The default repository right after its first pipeline run from scratch, by the
+    README's warm route (`demo repro`), then committed. Never change ``snapshot``:
+    copy it (``copy_to``). test_pipeline and test_warm_repro check the runs below."""
+
+    snapshot: Path
+    head: str  # the commit the pipeline ran on
+    first: Ran  # `demo repro` from scratch, with TMPDIR=temp
+    plain_again: Ran  # then plain `dvc repro`: nothing to do
+    warm_again: Ran  # then `demo repro` again (TMPDIR=temp): nothing to do
+    rows: tuple[int, int, int, int]  # log rows: before, after each of the three runs
+    lock_after_first: str  # dvc.lock as the first run left it
+    left_after: tuple[list[int], list[int]]  # processes in the repo after each warm run
+    temp: Path  # TMPDIR of the warm runs
+
+    def copy_to(self, target: Path) -> Path:
+        """A private copy (git history and DVC cache included) at ``target``."""
+        shutil.copytree(self.snapshot, target, symlinks=True)
+        return target
+
+
+def _reproduce(folder: Path, source: Path, project_env: ProjectEnv) -> dict[str, Any]:
+    repo, temp = folder / "demo", folder / "tmp"
+    for leftover in (repo, temp):  # a build that failed before it was recorded
+        shutil.rmtree(leftover, ignore_errors=True)
+    shutil.copytree(source, repo, symlinks=True)
+    temp.mkdir()
+    project_env.install(repo)
+    head = run(["git", "rev-parse", "HEAD"], cwd=repo).stdout.strip()
+    demo = [project_env.bin / "demo", "repro"]
+    counts = [log_rows(repo)]
+    first = project_env.run(demo, cwd=repo, TMPDIR=str(temp))
+    left_first = processes_in(repo)
+    lock = (repo / "dvc.lock").read_text(encoding="utf-8")
+    counts.append(log_rows(repo))
+    plain = project_env.run(["dvc", "repro"], cwd=repo)
+    counts.append(log_rows(repo))
+    warm = project_env.run(demo, cwd=repo, TMPDIR=str(temp))
+    left_warm = processes_in(repo)
+    counts.append(log_rows(repo))
+    run(["git", "add", "-A"], cwd=repo)
+    run(["git", *GIT_ID, "commit", "-q", "--no-verify", "-m", "First training run"], cwd=repo)
+
+    def ran(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+        return {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
+
+    return {
+        "head": head,
+        "first": ran(first),
+        "plain_again": ran(plain),
+        "warm_again": ran(warm),
+        "rows": counts,
+        "lock_after_first": lock,
+        "left_after": [left_first, left_warm],
+    }
+
+
+@pytest.fixture(scope="session")
+def reproduced_demo(
+    generate: Callable[..., Path],
+    project_env: ProjectEnv,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> ReproducedDemo:
+    """Made once per session, not once per xdist worker: the first worker that needs it
+    makes it in the session's shared temporary folder while holding a file lock; the
+    others wait for it (they would spend the same CPU making their own) and read what
+    the runs printed from the record the first one wrote."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if "PYTEST_XDIST_WORKER" in os.environ else base) / "reproduced-demo"
+    folder.mkdir(exist_ok=True)
+    record = folder / "record.json"
+    with FileLock(str(folder) + ".lock", timeout=1800):
+        if not record.exists():
+            partial = folder / "record.json.partial"
+            partial.write_text(json.dumps(_reproduce(folder, generate(), project_env)), "utf-8")
+            partial.rename(record)
+    data = json.loads(record.read_text(encoding="utf-8"))
+    left_first, left_warm = data["left_after"]
+    before, first, plain, warm = data["rows"]
+    return ReproducedDemo(
+        snapshot=folder / "demo",
+        head=data["head"],
+        first=Ran(**data["first"]),
+        plain_again=Ran(**data["plain_again"]),
+        warm_again=Ran(**data["warm_again"]),
+        rows=(before, first, plain, warm),
+        lock_after_first=data["lock_after_first"],
+        left_after=(left_first, left_warm),
+        temp=folder / "tmp",
+    )

@@ -23,11 +23,21 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 import yaml
-from conftest import BIN, ProjectEnv, base_env, putup, run, set_reading
+from conftest import (
+    BIN,
+    GIT_ID,
+    ProjectEnv,
+    Ran,
+    ReproducedDemo,
+    base_env,
+    putup,
+    run,
+    set_reading,
+)
 from sftp_server import SftpServer, sftp_server
 
 pytestmark = pytest.mark.e2e
@@ -58,7 +68,6 @@ LOG_COLUMNS = (
     "outputs",
     "description",
 )
-GIT_ID = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
 
 
 def rows(repo: Path) -> list[dict[str, str]]:
@@ -101,36 +110,31 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class Reproduced:
-    repo: Path
     snapshot: Path  # the repository right after the first repro, committed
-    first: subprocess.CompletedProcess[str]
-    second: subprocess.CompletedProcess[str]
+    first: Ran  # the README's command (the warm runner) from scratch
+    second: Ran  # then plain dvc: it must find nothing to do in what the runner recorded
     rows: tuple[int, int, int]  # CSV rows: before, after the first, after the second repro
     head: str
 
 
 @pytest.fixture(scope="module")
 def reproduced(
-    generate: Callable[..., Path],
-    project_env: ProjectEnv,
+    reproduced_demo: ReproducedDemo,
     tmp_path_factory: pytest.TempPathFactory,
     mlflow_server: MlflowServer,  # requested only to start it now: it boots meanwhile
 ) -> Reproduced:
-    repo = tmp_path_factory.mktemp("pipeline") / "demo"
-    shutil.copytree(generate(), repo, symlinks=True)
-    project_env.install(repo)
-    head = run(["git", "rev-parse", "HEAD"], cwd=repo).stdout.strip()
-    before = len(rows(repo))
-    # The README's command (the warm runner), then plain dvc: it must find nothing to do
-    # in what the runner recorded.
-    first = project_env.run(["demo", "repro"], cwd=repo)
-    after_first = len(rows(repo))
-    second = project_env.run(["dvc", "repro"], cwd=repo)
-    after_second = len(rows(repo))
-    commit_all(repo, "First training run")
-    snapshot = tmp_path_factory.mktemp("snapshot") / "demo"
-    shutil.copytree(repo, snapshot, symlinks=True)
-    return Reproduced(repo, snapshot, first, second, (before, after_first, after_second), head)
+    """The session's first repro (conftest's ``reproduced_demo``: `demo repro` from
+    scratch, then plain `dvc repro`, committed), in a copy of this module's own: the
+    tests below run dvc in it, and DVC's locks are per repository."""
+    snapshot = reproduced_demo.copy_to(tmp_path_factory.mktemp("snapshot") / "demo")
+    before, after_first, after_second, _ = reproduced_demo.rows
+    return Reproduced(
+        snapshot,
+        reproduced_demo.first,
+        reproduced_demo.plain_again,
+        (before, after_first, after_second),
+        reproduced_demo.head,
+    )
 
 
 @pytest.fixture()
@@ -145,7 +149,7 @@ def trained_copy(reproduced: Reproduced, tmp_path: Path) -> Path:
 
 
 def test_repro_runs_every_stage_from_scratch(reproduced: Reproduced) -> None:
-    stages = list(yaml.safe_load((reproduced.repo / "dvc.yaml").read_text())["stages"])
+    stages = list(yaml.safe_load((reproduced.snapshot / "dvc.yaml").read_text())["stages"])
     assert stages == list(STAGES)
     for stage in STAGES:
         assert f"Running stage '{stage}'" in reproduced.first.stdout, stage
@@ -436,12 +440,16 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
 
 @pytest.fixture(scope="module")
 def served_experiment(
-    reproduced: Reproduced, project_env: ProjectEnv, mlflow_server: MlflowServer
+    reproduced: Reproduced,
+    project_env: ProjectEnv,
+    mlflow_server: MlflowServer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> ServedExperiment:
     """``demo exp-run -S train.n_estimators=30`` (`dvc exp run`, the warm runner's way)
     with MLFLOW_TRACKING_URI at the server."""
     url = mlflow_server.wait()
-    repo = reproduced.repo
+    repo = tmp_path_factory.mktemp("served") / "demo"
+    shutil.copytree(reproduced.snapshot, repo, symlinks=True)
     project_env.install(repo)
     before = len(rows(repo))
     project_env.run(
