@@ -31,7 +31,7 @@ from typing import Callable
 import pytest
 import yaml
 from conftest import BIN, ProjectEnv, base_env, run
-from suite_tools import need_tool
+from suite_tools import need_tool, runner_home
 
 from pyscaffoldext.dsproject_ops import lockfile
 
@@ -70,6 +70,8 @@ def gcl(
     # gitlab-ci-local checks the file against GitLab's schema first (~60 % of a listing's
     # CPU): once per content is enough; a file with includes is always checked.
     known = digest in _SCHEMA_CHECKED and b"include" not in config
+    # The jobs' bash reads $HOME/.bashrc (see runner_home): theirs has none.
+    env = dict(env or base_env(), HOME=str(runner_home()))
     done = run(
         [
             gitlab_ci_local(),

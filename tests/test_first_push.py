@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-from conftest import BIN, ROOT, ProjectEnv, run
+from conftest import BIN, ROOT, Dist, ProjectEnv, run
 from test_cicd import gcl
 
 from pyscaffoldext.dsproject_ops.answers import cookiecutter_json
@@ -34,12 +34,10 @@ DIST = "pyscaffoldext-dsproject-ops"
 
 
 @pytest.fixture(scope="session")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This project's wheel, built once per session."""
-    out = tmp_path_factory.mktemp("wheel")
-    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", out, ROOT], cwd=out)
-    [found] = out.glob("pyscaffoldext_dsproject_ops-*.whl")
-    assert f"-{VERSION}-" in found.name
+def wheel(release_dist: Dist) -> Path:
+    """This project's wheel: the release's, built once per session (conftest)."""
+    found = release_dist.wheel
+    assert found.name.startswith("pyscaffoldext_dsproject_ops-") and f"-{VERSION}-" in found.name
     return found
 
 

@@ -125,10 +125,10 @@ def test_generated_project_installs_and_its_tests_pass(
     generate: Callable[..., Path], copy_repo: Callable[[Path], Path], project_env: ProjectEnv
 ) -> None:
     repo = copy_repo(generate())
-    # A real editable install, with build isolation, as a user types it.
-    project_env.run(
-        [project_env.python, "-m", "pip", "install", "-q", "--no-deps", "-e", "."], cwd=repo
-    )
+    # A real editable install, with build isolation, as a user types it: the README's
+    # fast route (`uv pip install --no-deps -e .`; the CI jobs in test_cicd.py and
+    # test_first_push.py run pip's, `python -m pip install --no-deps -e .`).
+    project_env.run([BIN / "uv", "-q", "pip", "install", "--no-deps", "-e", "."], cwd=repo)
     done = project_env.run(
         [project_env.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo
     )

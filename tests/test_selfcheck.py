@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BIN, ROOT, run
+from conftest import BIN, ROOT, base_env, run
+from suite_tools import CACHE
 
 from pyscaffoldext.dsproject_ops.answers import cookiecutter_json
 
@@ -72,9 +73,17 @@ def test_own_pre_commit_hooks_pass_on_this_repository(tmp_path: Path) -> None:
             target.write_bytes(source.read_bytes())
     run(["git", "init", "-q"], cwd=snapshot)
     run(["git", "add", "-A"], cwd=snapshot)
+    # mypy and black keep their caches between sessions, as in a checkout (the snapshot
+    # is new each time): each checks again what changed, by content, and what depends
+    # on it; the verdict is the same as from a cold start, at a fraction of the CPU.
+    env = base_env()
+    env.update(
+        MYPY_CACHE_DIR=str(CACHE / "own-hooks-mypy"), BLACK_CACHE_DIR=str(CACHE / "own-hooks-black")
+    )
     done = run(
         [BIN / "pre-commit", "run", "--all-files", "--show-diff-on-failure"],
         cwd=snapshot,
+        env=env,
         check=False,
         timeout=900,
     )
