@@ -25,6 +25,7 @@ from typing import Callable, Iterator
 
 import pytest
 from conftest import BIN, ROOT, Dist, ProjectEnv, run
+from suite_tools import need_tool
 from test_cicd import gcl
 
 from pyscaffoldext.dsproject_ops.answers import cookiecutter_json
@@ -113,6 +114,8 @@ def tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_jobs(
     repo: Path, env: ProjectEnv, tools: Path, jobs: list[str], variables: dict[str, str]
 ) -> tuple[int, str]:
+    need_tool("rsync")
+    # The hook environments are the ones pre-commit already built in the user's cache.
     hooks = os.environ.get("PRE_COMMIT_HOME") or str(Path.home() / ".cache" / "pre-commit")
     args = ["--force-shell-executor", "--variable", f"PRE_COMMIT_HOME={hooks}"]
     for key, value in variables.items():
@@ -122,7 +125,8 @@ def run_jobs(
 
 
 COMBINATIONS = [
-    # (putup options, how validate gets dsops)
+    # (putup options, how validate gets dsops). The first is also the check that the
+    # lint and test jobs of a `--ci gitlab` repository pass in the shell executor.
     (("--ci", "gitlab"), "index"),
     (("--ci", "both", "--no-example", "--dvc-remote", "s3://bucket/dvc"), "wheel"),
 ]
