@@ -90,9 +90,8 @@ def test_credentials_go_only_to_ignored_local_files(
     assert "`.env`" in readme and "`.dvc/config.local`" in readme
 
 
-def test_gitignore_covers_secret_files_and_notebook_stores(tmp_path: Path) -> None:
-    repo = tmp_path / "demo"
-    putup(repo)
+def test_gitignore_covers_secret_files_and_notebook_stores(demo: Path) -> None:
+    repo = demo  # the session's default repository (git check-ignore only reads it)
     assert ignored(
         repo, ".env", ".env.local", "notebooks/mlflow.db", "notebooks/mlruns/x", "id_rsa"
     )
