@@ -184,9 +184,10 @@ _RUNNER_HOME: list[Path] = []
 def runner_home() -> Path:
     """A ``HOME`` for gitlab-ci-local and the jobs it runs, made once per process.
 
-    Node gives a child's stdin as a socket, and Debian's bash then reads ``~/.bashrc``
-    as if sshd had started it: a user's rc file (pyenv's shims first on PATH, say)
-    would pick the jobs' ``python`` and ``pip`` and install into that user's Python.
+    Node gives a child's stdin as a socket, and bash then reads ``~/.bashrc`` as if
+    sshd had started it whenever it is a top-level shell (pytest started without a
+    shell, so no SHLVL): a user's rc file (pyenv's shims first on PATH, say) would pick
+    the jobs' ``python`` and ``pip`` and install into that user's Python.
     This home has no rc file; it keeps only what a runner is configured with: git's
     identity and pip's package sources (the user's pip.conf, if any)."""
     if _RUNNER_HOME:
