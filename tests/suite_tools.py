@@ -13,6 +13,7 @@ while the session runs other tests: started once, the tests that need one wait f
 
 from __future__ import annotations
 
+import atexit
 import getpass
 import os
 import shutil
@@ -175,6 +176,37 @@ def prefetch_lock_files() -> int:
         done = fetch_lock_files([sys.executable, "-m", "pip"], lock, dict(os.environ))
     print(done.stdout + done.stderr, file=sys.stderr)
     return done.returncode
+
+
+_RUNNER_HOME: list[Path] = []
+
+
+def runner_home() -> Path:
+    """A ``HOME`` for gitlab-ci-local and the jobs it runs, made once per process.
+
+    Node gives a child's stdin as a socket, and bash then reads ``~/.bashrc`` as if
+    sshd had started it whenever it is a top-level shell (pytest started without a
+    shell, so no SHLVL): a user's rc file (pyenv's shims first on PATH, say) would pick
+    the jobs' ``python`` and ``pip`` and install into that user's Python.
+    This home has no rc file; it keeps only what a runner is configured with: git's
+    identity and pip's package sources (the user's pip.conf, if any)."""
+    if _RUNNER_HOME:
+        return _RUNNER_HOME[0]
+    home = Path(tempfile.mkdtemp(prefix="dsops-runner-home-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    identity = []
+    for key in ("user.name", "user.email"):
+        found = subprocess.run(["git", "config", key], cwd=home, capture_output=True, text=True)
+        if found.returncode == 0 and found.stdout.strip():
+            identity.append(f"\t{key.split('.')[1]} = {found.stdout.strip()}\n")
+    if identity:
+        (home / ".gitconfig").write_text("[user]\n" + "".join(identity), encoding="utf-8")
+    for rel in (".config/pip/pip.conf", ".pip/pip.conf"):
+        if (Path.home() / rel).is_file():
+            (home / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(Path.home() / rel, home / rel)
+    _RUNNER_HOME.append(home)
+    return home
 
 
 def need_tool(name: str) -> Path:

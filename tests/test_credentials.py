@@ -90,9 +90,8 @@ def test_credentials_go_only_to_ignored_local_files(
     assert "`.env`" in readme and "`.dvc/config.local`" in readme
 
 
-def test_gitignore_covers_secret_files_and_notebook_stores(tmp_path: Path) -> None:
-    repo = tmp_path / "demo"
-    putup(repo)
+def test_gitignore_covers_secret_files_and_notebook_stores(demo: Path) -> None:
+    repo = demo  # the session's default repository (git check-ignore only reads it)
     assert ignored(
         repo, ".env", ".env.local", "notebooks/mlflow.db", "notebooks/mlruns/x", "id_rsa"
     )
@@ -208,6 +207,11 @@ def test_a_password_protected_tracking_server_gets_the_login_from_env(
     proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), AuthProxy)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     try:
+        # Generated while the server starts (it takes seconds): the proxy's port is known.
+        front = f"127.0.0.1:{proxy.server_address[1]}"
+        repo = tmp_path / "demo"
+        putup(repo, "--mlflow-tracking-uri", f"http://admin:{SECRET}@{front}")
+        assert SECRET not in tracked_text(repo)
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -216,10 +220,6 @@ def test_a_password_protected_tracking_server_gets_the_login_from_env(
             except OSError:
                 assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
                 time.sleep(0.5)
-        front = f"127.0.0.1:{proxy.server_address[1]}"
-        repo = tmp_path / "demo"
-        putup(repo, "--mlflow-tracking-uri", f"http://admin:{SECRET}@{front}")
-        assert SECRET not in tracked_text(repo)
         (repo / "models" / "m").mkdir(parents=True)
         (repo / "models" / "m" / "weights.txt").write_text("w\n", encoding="utf-8")
         code = (

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-from conftest import BIN, ROOT, ProjectEnv, run
+from conftest import BIN, ROOT, Dist, ProjectEnv, run
+from suite_tools import need_tool
 from test_cicd import gcl
 
 from pyscaffoldext.dsproject_ops.answers import cookiecutter_json
@@ -34,12 +35,10 @@ DIST = "pyscaffoldext-dsproject-ops"
 
 
 @pytest.fixture(scope="session")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This project's wheel, built once per session."""
-    out = tmp_path_factory.mktemp("wheel")
-    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", out, ROOT], cwd=out)
-    [found] = out.glob("pyscaffoldext_dsproject_ops-*.whl")
-    assert f"-{VERSION}-" in found.name
+def wheel(release_dist: Dist) -> Path:
+    """This project's wheel: the release's, built once per session (conftest)."""
+    found = release_dist.wheel
+    assert found.name.startswith("pyscaffoldext_dsproject_ops-") and f"-{VERSION}-" in found.name
     return found
 
 
@@ -115,6 +114,8 @@ def tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_jobs(
     repo: Path, env: ProjectEnv, tools: Path, jobs: list[str], variables: dict[str, str]
 ) -> tuple[int, str]:
+    need_tool("rsync")
+    # The hook environments are the ones pre-commit already built in the user's cache.
     hooks = os.environ.get("PRE_COMMIT_HOME") or str(Path.home() / ".cache" / "pre-commit")
     args = ["--force-shell-executor", "--variable", f"PRE_COMMIT_HOME={hooks}"]
     for key, value in variables.items():
@@ -124,7 +125,8 @@ def run_jobs(
 
 
 COMBINATIONS = [
-    # (putup options, how validate gets dsops)
+    # (putup options, how validate gets dsops). The first is also the check that the
+    # lint and test jobs of a `--ci gitlab` repository pass in the shell executor.
     (("--ci", "gitlab"), "index"),
     (("--ci", "both", "--no-example", "--dvc-remote", "s3://bucket/dvc"), "wheel"),
 ]

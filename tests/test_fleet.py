@@ -19,6 +19,7 @@ import pytest
 import test_upgrade_fixtures as fx
 import yaml
 from conftest import BIN
+from suite_tools import runner_home
 from test_upgrade_fixtures import OldTemplate, commit_all, git, make_old_repo, state
 
 from pyscaffoldext.dsproject_ops.answers import build
@@ -535,7 +536,13 @@ def test_the_scheduled_gitlab_job_proposes_the_upgrade_once(
     tips = []
     for _ in range(2):
         done = subprocess.run(
-            cmd, cwd=repo, capture_output=True, text=True, env=old_template.env(), timeout=900
+            cmd,
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            # no rc file of this user's runs in the job (see runner_home)
+            env=old_template.env(HOME=str(runner_home())),
+            timeout=900,
         )
         out = done.stdout + done.stderr
         assert done.returncode == 0 and "PASS  template-upgrade" in out, out[-6000:]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import venv
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Dist, base_env, run
+from conftest import BIN, ROOT, Dist, base_env, run
 
 from pyscaffoldext.dsproject_ops.answers import build
 from pyscaffoldext.dsproject_ops.paths import template_root
@@ -31,12 +31,15 @@ def test_wheel_ships_templates_and_generates_from_them(release_dist: Dist, tmp_p
     for rel in sources:
         assert f"pyscaffoldext/dsproject_ops/{rel}" in names, rel
 
-    # A fresh environment, as a newcomer's `pip install .` makes it.
+    # A fresh environment with the wheel and its dependencies, nothing else (a plain
+    # install, not editable). uv installs it: the same files from the same wheels as
+    # pip's, at a fraction of the CPU (its cache links them; pip unzips every file).
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True)
     env = base_env()
     env["PATH"] = f"{env_dir / 'bin'}:{env['PATH']}"
-    run([env_dir / "bin" / "python", "-m", "pip", "install", "-q", wheel], cwd=tmp_path, env=env)
+    env["VIRTUAL_ENV"] = str(env_dir)
+    run([BIN / "uv", "-q", "venv", "--python", sys.executable, env_dir], cwd=tmp_path, env=env)
+    run([BIN / "uv", "-q", "pip", "install", wheel], cwd=tmp_path, env=env)
     where = run(
         [
             env_dir / "bin" / "python",
