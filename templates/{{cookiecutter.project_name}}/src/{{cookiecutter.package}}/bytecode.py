@@ -1,44 +1,40 @@
-"""Compile the largest libraries to bytecode on the idle CPU, during the first run.
+"""Compile the largest libraries to bytecode on every core, once, before the first run.
 
 pip compiles each installed module to bytecode (``__pycache__/*.pyc``); uv does not,
 to install faster. Python then compiles a module the first time it is imported, one
 after another: the first `{{ cookiecutter.project_name }} repro` after a uv install
-spends about half its time there. So `repro` starts ``python -m
-{{ cookiecutter.package }}.bytecode`` beside DVC: it compiles the packages below, in
-the order the stages import them, on the CPU the pipeline leaves idle (the stages run
-one at a time), a little ahead of the stages that need them. `repro` stops it when DVC
-ends: what is left is compiled on import, as before. After a pip install, or once
-done, it finds the bytecode and does nothing.
+spends about half its time there. `repro` calls ``compile_missing()`` first: it
+compiles the packages below that have no bytecode yet on all the CPUs, and does
+nothing after a pip install or once done (a few file checks).
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
+import re
 import sys
 from importlib.util import cache_from_source, find_spec
 from pathlib import Path
 from typing import Iterable
 
-# The libraries the pipeline and the service import nearly whole, in the order the
-# stages first import them: compiling a whole package (its tests excepted) ahead of
-# the stages beats compiling its modules one by one when imported. A library the
-# project imports only a small part of (mlflow, say) is left to its first import.
+# The libraries the pipeline and the service import nearly whole: compiling a whole
+# package (its tests excepted) in parallel beats compiling its modules one by one on
+# first import. A library the project imports only a small part of (mlflow, say) is
+# left to its first import: compiling all of it would cost more than it saves.
 PACKAGES = (
-    "numpy",
-    "pandas",
     "scipy",
+    "pandas",
     "sklearn",
     "sqlalchemy",
-    "alembic",
     "matplotlib",
-    "_pytest",
+    "networkx",
+    "numpy",
     "pydantic",
     "fastapi",
+    "alembic",
+    "_pytest",
 )
-SKIP = {"tests", "test", "__pycache__"}  # libraries' own test suites
-STOPPED: list[int] = []  # the signal that stopped the background compiler
+SKIP = re.compile(r"[\\/]tests?[\\/]")  # libraries' own test suites
 
 
 def without_bytecode(packages: Iterable[str] = PACKAGES) -> list[Path]:
@@ -53,39 +49,20 @@ def without_bytecode(packages: Iterable[str] = PACKAGES) -> list[Path]:
     return folders
 
 
-def start() -> subprocess.Popen[bytes] | None:
-    """This module's compiler in the background, if there is something to compile and
-    a second CPU to do it on; the caller stops it when its own work ends."""
-    if sys.dont_write_bytecode or (os.cpu_count() or 1) < 2 or not without_bytecode():
-        return None  # bytecode turned off, one CPU, or nothing to compile
-    return subprocess.Popen(
-        [sys.executable, "-m", __name__],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 def compile_missing(packages: Iterable[str] = PACKAGES) -> list[Path]:
-    """Compile the packages that have no bytecode yet, file by file, until SIGTERM;
-    the folders it started on. Never fails: a file Python cannot write is compiled
-    on import, as before."""
+    """Compile the packages that have no bytecode yet; the folders compiled.
+
+    Never fails: a folder Python cannot write to is compiled on import, as before.
+    """
+    if sys.dont_write_bytecode or (os.cpu_count() or 1) < 2:
+        return []  # bytecode turned off, or one CPU: nothing to gain
     import compileall
 
     folders = without_bytecode(packages)
+    if folders:
+        names = ", ".join(folder.name for folder in folders)
+        print(f"compiling {names} to bytecode, once (bytecode.py)", file=sys.stderr)
     for folder in folders:
-        for root, dirs, files in os.walk(folder):
-            dirs[:] = sorted(d for d in dirs if d not in SKIP)
-            for name in sorted(files):
-                if STOPPED:
-                    return folders
-                if name.endswith(".py"):  # quiet=2: no output, even for an error
-                    compileall.compile_file(os.path.join(root, name), quiet=2)
+        # workers=0: one process per CPU; quiet=2: an unwritable file is no error
+        compileall.compile_dir(folder, quiet=2, workers=0, rx=SKIP)
     return folders
-
-
-if __name__ == "__main__":
-    os.nice(5)  # the pipeline's own processes come first
-    # Stopped between two files, never inside one (no half-written temporary file).
-    signal.signal(signal.SIGTERM, lambda signum, frame: STOPPED.append(signum))
-    compile_missing()

@@ -304,23 +304,13 @@ def exp_run_main(argv: list[str], prog: str) -> int:
 
 def run_warm(dvc_args: list[str]) -> int:
     """``dvc DVC_ARGS...`` with a warm fork server for its stages; dvc's exit code."""
-    from . import bytecode
-
-    # The first run after a uv install: the libraries are compiled beside DVC.
-    compiling = bytecode.start()
-    try:
-        return _run_warm(dvc_args)
-    finally:
-        if compiling is not None:
-            compiling.terminate()  # what is left compiles on import, as before
-            compiling.wait()
-
-
-def _run_warm(dvc_args: list[str]) -> int:
     import shutil
     import subprocess
     import tempfile
 
+    from .bytecode import compile_missing
+
+    compile_missing()  # the first run after a uv install: see bytecode.py
     dvc = [sys.executable, "-m", "dvc", *dvc_args]
     if not hasattr(os, "fork") or not hasattr(socket, "send_fds"):
         return subprocess.call(dvc)  # no fork server on this OS: plain dvc
