@@ -308,9 +308,6 @@ def run_warm(dvc_args: list[str]) -> int:
     import subprocess
     import tempfile
 
-    from .bytecode import compile_missing
-
-    compile_missing()  # the first run after a uv install: see bytecode.py
     dvc = [sys.executable, "-m", "dvc", *dvc_args]
     if not hasattr(os, "fork") or not hasattr(socket, "send_fds"):
         return subprocess.call(dvc)  # no fork server on this OS: plain dvc
