@@ -77,8 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, prog: str = "serve") -> int:
-    # Start-up creates some 400,000 objects (the libraries, the model) that live as
-    # long as the process: collecting garbage while they pile up costs ~10 % of it.
+    # Start-up creates hundreds of thousands of objects (the libraries, the model) that
+    # live as long as the process: collecting while they pile up costs ~15 % of it.
     # The service turns the collector back on once the model is loaded.
     gc.disable()
     try:
