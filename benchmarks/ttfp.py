@@ -1,7 +1,8 @@
 """Time to first prediction: a newcomer's whole loop, step by step, against Kedro's.
 
-Ours: ``putup --dsproject-ops demo`` -> a virtual environment -> the hashed lock
-(``requirements/lock.txt``) -> the project itself (``--no-deps -e .``) -> ``dvc repro``
+Ours: ``putup --dsproject-ops demo`` -> the install commands the generated README
+documents for the route (read from it: a virtual environment, the hashed lock
+``requirements/lock.txt``, the project itself ``--no-deps -e .``) -> ``demo repro``
 -> ``demo serve`` answering ``/ready`` -> the first answered ``POST /predict``
 (the generated ``scripts/loadtest.py``, one request).
 The peer: Kedro's spaceflights-pandas starter (/work/shared/peers): ``kedro new
@@ -21,7 +22,9 @@ the process and its children (for the server, read from /proc when it answers).
 from __future__ import annotations
 
 import os
+import re
 import resource
+import shlex
 import shutil
 import subprocess
 import sys
@@ -169,6 +172,57 @@ def install_steps(
     return make, timed("install (pip install)", argv, cwd, env)
 
 
+# The generated README's install routes: the fenced block that makes .venv each way.
+ROUTE_MARKERS = {"uv": "uv venv", "pip": "python -m venv"}
+LOCK = "requirements/lock.txt"
+
+
+def readme_route(readme: str, route: str) -> list[list[str]]:
+    """The commands the generated README documents for ``route``, in order (activating
+    the environment is what the steps' environment does)."""
+    marker = ROUTE_MARKERS[route]
+    for block in re.findall(r"```[a-z]*\n(.*?)```", readme, re.S):
+        if marker not in block:
+            continue
+        commands = []
+        for line in block.splitlines():
+            for part in line.split("&&"):
+                words = shlex.split(part, comments=True)
+                if words and words[0] not in (".", "source"):
+                    commands.append(words)
+        return commands
+    raise ValueError(f"the generated README documents no {route} route ({marker!r})")
+
+
+def step_name(words: Sequence[str]) -> str:
+    """How the report names a README command: venv, install (the lock) or project."""
+    shown = " ".join(w for w in words if w != "-q")
+    if "venv" in words[:3]:
+        return f"venv ({' '.join(words[:-1])})"
+    if any(LOCK in w for w in words):
+        return f"install ({' '.join(w for w in words if not w.startswith('-') and LOCK not in w)})"
+    if "-e" in words:
+        return f"project ({shown})"
+    return shown
+
+
+def argv_for(words: Sequence[str], venv: Path) -> list[str | os.PathLike[str]]:
+    """A README command as this benchmark runs it: quiet, the venv made from the
+    interpreter of the pip route (no managed Python download), into ``venv``."""
+    tool, args = words[0], list(words[1:])
+    if tool == "uv":
+        if args[0] == "venv":
+            return [*uv_command(), "venv", "-q", "--python", sys.executable, venv]
+        # --python: this venv, never the environment running the benchmark
+        return [*uv_command(), *args[:2], "-q", "--python", venv / "bin" / "python", *args[2:]]
+    if tool in ("python", "python3") and args[:2] == ["-m", "venv"]:
+        return [sys.executable, "-m", "venv", venv]
+    if tool == "pip":
+        return [venv / "bin" / "python", "-m", "pip", args[0], "-q", *args[1:]]
+    found = venv / "bin" / tool
+    return [found if found.exists() else tool, *args]
+
+
 def ours(route: str, putup: Path, work: Path, base: dict[str, str], log: Log) -> Flow:
     flow = Flow("ours", route)
     cache = work / f"cache-ours-{route}"
@@ -181,29 +235,28 @@ def ours(route: str, putup: Path, work: Path, base: dict[str, str], log: Log) ->
     repo = parent / "demo"
     if flow.problem:
         return flow
-    lock = (
-        ["--require-hashes", "-r", "requirements/lock.txt"]
-        if route == "pip"
-        else ["-r", "requirements/lock.txt"]
-    )
-    # cold: an empty cache; the venv is thrown away
+    try:
+        commands = readme_route((repo / "README.md").read_text(encoding="utf-8"), route)
+    except (OSError, ValueError) as error:
+        flow.steps.append(Step("install", problem=str(error)))
+        return flow
+    # cold: an empty cache, the commands up to the lock's install; the venv is thrown away
     cold_venv = work / f"cold-ours-{route}"
     log(f"ttfp ours/{route}: install, cold cache")
-    _, flow.cold_install = install_steps(route, cold_venv, lock, repo, _env(base, cold_venv, cache))
+    cold_env = _env(base, cold_venv, cache)
+    for words in commands:
+        step = timed(step_name(words), argv_for(words, cold_venv), repo, cold_env)
+        if step.name.startswith("install") or step.problem:
+            flow.cold_install = step
+            break
     shutil.rmtree(cold_venv, ignore_errors=True)
     venv = repo / ".venv"
     env = _env(base, venv, cache)
     log(f"ttfp ours/{route}: install, warm cache")
-    flow.steps += install_steps(route, venv, lock, repo, env)
-    if route == "uv":
-        project = [*uv_command(), "pip", "install", "-q", "--python", venv / "bin" / "python"]
-        project += ["--no-deps", "-e", "."]
-        flow.steps.append(timed("project (uv pip install --no-deps -e .)", project, repo, env))
-    else:
-        project = [venv / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps", "-e", "."]
-        flow.steps.append(timed("project (pip install --no-deps -e .)", project, repo, env))
-    if flow.problem:
-        return flow
+    for words in commands:  # the README's route, as documented
+        flow.steps.append(timed(step_name(words), argv_for(words, venv), repo, env))
+        if flow.problem:
+            return flow
     # The README's pipeline command: `demo repro` (stages sharing warm imports) where
     # the project has it, else `dvc repro`.
     helps = subprocess.run([venv / "bin" / "demo", "--help"], capture_output=True, text=True)

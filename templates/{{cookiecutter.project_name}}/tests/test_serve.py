@@ -7,6 +7,7 @@ runs for real: uvicorn on 127.0.0.1, in a thread, with the limits of guards.py.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import http.client
 import json
@@ -135,6 +136,27 @@ def test_probes_and_version(port: int) -> None:
     assert status == 200 and ready["columns"] == COLUMNS
     status, version = call(port, "GET", "/version")
     assert status == 200 and version["model"]["uuid"]
+
+
+def test_start_up_turns_the_garbage_collector_back_on(model_dir: Path) -> None:
+    """`serve` starts with the collector off (faster); the service turns it back on
+    once the model is loaded, with the start-up's objects frozen (never scanned)."""
+    app = create_app(Settings(model=str(model_dir)))  # the model loads at startup
+    server = uvicorn.Server(uvicorn.Config(app, port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    gc.disable()
+    try:
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.05)
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        gc.unfreeze()
+        gc.enable()
 
 
 def test_the_service_reads_the_model_as_mlflow_saved_it(model_dir: Path) -> None:

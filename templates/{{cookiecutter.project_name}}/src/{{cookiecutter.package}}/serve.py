@@ -14,6 +14,7 @@ Kubernetes ConfigMap use; an option given on the command line wins.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import sys
@@ -76,6 +77,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, prog: str = "serve") -> int:
+    # Start-up creates hundreds of thousands of objects (the libraries, the model) that
+    # live as long as the process: collecting while they pile up costs ~15 % of it.
+    # The service turns the collector back on once the model is loaded.
+    gc.disable()
+    try:
+        return _start(args, prog)
+    finally:
+        gc.enable()  # on an early error, or after the server stopped
+
+
+def _start(args: argparse.Namespace, prog: str) -> int:
     from .service import locate
 
     try:

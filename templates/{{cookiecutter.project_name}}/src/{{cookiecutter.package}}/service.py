@@ -22,6 +22,7 @@ Each request is logged as one JSON line with its request id (``X-Request-ID``).
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import math
@@ -469,6 +470,11 @@ def create_app(settings: Settings, predictor: Predictor | None = None) -> ASGIAp
             )
         state["commit"] = await run_in_threadpool(_commit)
         state["data_md5"] = _data_md5(settings.model)
+        if not gc.isenabled():  # `serve` turned it off for the start-up
+            # What start-up made lives as long as the process: the collector never
+            # needs to scan it again, so requests do not pay for it.
+            gc.freeze()
+            gc.enable()
         yield
 
     app = FastAPI(
@@ -636,6 +642,7 @@ def create_app(settings: Settings, predictor: Predictor | None = None) -> ASGIAp
 
 def app_from_env() -> ASGIApp:
     """The uvicorn factory (``serve`` starts it; each worker process calls it)."""
+    gc.disable()  # until the model is loaded (lifespan), as in serve.py
     configure_logging(os.environ.get("SERVE_LOG_LEVEL", "info"))
     return create_app(Settings.from_env())
 
