@@ -116,11 +116,6 @@ def test_plain_repro_from_scratch_reports_the_run_without_noise(runs: Runs) -> N
     quiet(runs.cold_run)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="template defect: the warm server imports mlflow before tracking.connect() sets "
-    "MLFLOW_LOGGING_LEVEL=WARNING, so `demo repro` prints MLflow's INFO lines",
-)
 def test_warm_repro_from_scratch_reports_the_run_without_noise(runs: Runs) -> None:
     quiet(runs.first)
 

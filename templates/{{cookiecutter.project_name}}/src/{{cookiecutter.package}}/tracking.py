@@ -75,12 +75,17 @@ def is_local_store(uri: str) -> bool:
     return not uri.startswith(("http://", "https://", "databricks"))
 
 
-def connect() -> str:
-    """Point MLflow at the project's store (after .env); returns the URI."""
+def quiet_mlflow() -> None:
+    """MLflow's defaults here, set before it is imported (it reads them then)."""
     # MLflow logs every database migration and new experiment at INFO: keep its
     # warnings and errors only (MLFLOW_LOGGING_LEVEL=INFO brings the rest back).
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def connect() -> str:
+    """Point MLflow at the project's store (after .env); returns the URI."""
+    quiet_mlflow()
     import mlflow  # slow to import: only the commands that track need it
 
     load_env_file()

@@ -174,6 +174,10 @@ def serve(listener: socket.socket) -> Request | None:
 
     # Stages draw into files, no display: a GUI toolkit would not survive a fork.
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # MLflow is imported here, before any stage connects: the stages' defaults first.
+    from .tracking import quiet_mlflow
+
+    quiet_mlflow()
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)  # SIGCHLD and SIGTERM wake the selector below
