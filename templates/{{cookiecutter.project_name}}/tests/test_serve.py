@@ -16,6 +16,7 @@ import socket
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Iterator
@@ -81,25 +82,33 @@ def model_dir(request: pytest.FixtureRequest) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def port(model_dir: Path) -> Iterator[int]:
-    app = create_app(SETTINGS, Predictor(str(model_dir)))
+@contextmanager
+def serving(app: Any, **config: Any) -> Iterator[int]:
+    """uvicorn on 127.0.0.1, in a thread, until the block ends: its port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         free = int(probe.getsockname()[1])
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=free, http=GuardedH11, log_level="warning"
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=free, log_level="warning", **config)
     )
-    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the service did not start"
-        time.sleep(0.05)
-    yield free
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.05)
+        yield free
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def port(model_dir: Path) -> Iterator[int]:
+    app = create_app(SETTINGS, Predictor(str(model_dir)))
+    with serving(app, http=GuardedH11) as free:
+        yield free
 
 
 def call(
@@ -142,19 +151,11 @@ def test_start_up_turns_the_garbage_collector_back_on(model_dir: Path) -> None:
     """`serve` starts with the collector off (faster); the service turns it back on
     once the model is loaded, with the start-up's objects frozen (never scanned)."""
     app = create_app(Settings(model=str(model_dir)))  # the model loads at startup
-    server = uvicorn.Server(uvicorn.Config(app, port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
     gc.disable()
     try:
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.05)
-        assert gc.isenabled() and gc.get_freeze_count() > 0
+        with serving(app):
+            assert gc.isenabled() and gc.get_freeze_count() > 0
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         gc.unfreeze()
         gc.enable()
 
